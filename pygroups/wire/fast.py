@@ -1,0 +1,266 @@
+"""Hand-written codecs for the hot path (tier 2), proven equal to the construct spec by tests.
+
+Only what every data message carries is hand-written: the frame envelope, the message body,
+addresses, and the headers registered in FAST_HEADER_DECODERS / FAST_HEADER_ENCODERS.
+Everything else (rare headers, unusual payloads) is delegated to the construct declaration
+in place, so the fast path never disagrees with the spec on what it does not know.
+
+Decoders raise whatever Python raises on bad bytes (IndexError, struct.error, ...); the single
+entry point, pygroups.wire.codec, turns that into MalformedMessage after asking the spec why.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from pygroups.address import UUID, Address
+from pygroups.message import Header, Message, MsgType
+from pygroups.wire.headers.base import HEADER_FORMATS, HEADERS_BY_MAGIC
+from pygroups.wire.headers.tp import TpHeader
+from pygroups.wire.message import (
+    DEST_SET,
+    PAYLOAD_FORMATS,
+    SRC_SET,
+    TP_LIST,
+    message_to_raw,
+    raw_to_message,
+    RawMessageFormat,
+)
+from pygroups.wire.primitives import AddressFormat
+
+_h = struct.Struct(">h")
+_hBH = struct.Struct(">hBH")
+_hh = struct.Struct(">hh")
+_i = struct.Struct(">i")
+_qq = struct.Struct(">qq")
+
+_ADDR_CACHE: dict[bytes, UUID] = {}
+_TP_CACHE: dict[bytes, TpHeader] = {}
+_CACHE_LIMIT = 4096
+
+
+def _spec_parse(fmt: Any, buf: bytes, off: int) -> tuple[Any, int]:
+    """Parse one structure with the construct spec, starting at off."""
+    stream = io.BytesIO(buf)
+    stream.seek(off)
+    value = fmt.parse_stream(stream)
+    return value, stream.tell()
+
+
+# ---------------------------------------------------------------- addresses
+
+
+def decode_address(buf: bytes, off: int) -> tuple[Address | None, int]:
+    tag = buf[off]
+    if tag & 0x01:
+        return None, off + 1
+    if tag & 0x02:
+        end = off + 17
+        key = buf[off + 1 : end]
+        addr = _ADDR_CACHE.get(key)
+        if addr is None:
+            if len(key) != 16:
+                raise IndexError("truncated UUID")
+            lsb, msb = _qq.unpack(key)
+            addr = UUID(msb, lsb)
+            if len(_ADDR_CACHE) >= _CACHE_LIMIT:
+                _ADDR_CACHE.clear()
+            _ADDR_CACHE[key] = addr
+        return addr, end
+    value, off = _spec_parse(AddressFormat, buf, off)
+    return value, off
+
+
+def encode_address(addr: Address | None, out: bytearray) -> None:
+    if addr is None:
+        out.append(0x01)
+    elif type(addr) is UUID:
+        out.append(0x02)
+        out += _qq.pack(addr.lsb, addr.msb)
+    else:
+        out += AddressFormat.build(addr)
+
+
+# ---------------------------------------------------------------- headers
+
+
+def _decode_tp(buf: bytes, off: int) -> tuple[Header, int]:
+    (n,) = _h.unpack_from(buf, off)
+    if n < 0 or buf[off + 2 + n] != 0:  # null cluster or an RTT flag: let the spec do it
+        return _spec_parse(TpHeader.FORMAT, buf, off)  # type: ignore[attr-defined]
+    end = off + 3 + n
+    key = buf[off:end]
+    hdr = _TP_CACHE.get(key)
+    if hdr is None:
+        hdr = TpHeader(buf[off + 2 : off + 2 + n].decode("latin-1"))
+        if len(_TP_CACHE) >= _CACHE_LIMIT:
+            _TP_CACHE.clear()
+        _TP_CACHE[key] = hdr
+    return hdr, end
+
+
+def _encode_tp(hdr: Any, out: bytearray) -> None:
+    if hdr.cluster is None or hdr.rtt_flag != 0:
+        out += TpHeader.FORMAT.build(hdr)  # type: ignore[attr-defined]
+        return
+    name = hdr.cluster.encode("latin-1")
+    out += _h.pack(len(name))
+    out += name
+    out.append(0)
+
+
+FAST_HEADER_DECODERS: dict[int, Callable[[bytes, int], tuple[Header, int]]] = {TpHeader.MAGIC: _decode_tp}
+FAST_HEADER_ENCODERS: dict[int, Callable[[Any, bytearray], None]] = {TpHeader.MAGIC: _encode_tp}
+
+
+def decode_headers(buf: bytes, off: int) -> tuple[dict[int, Header], int]:
+    (count,) = _h.unpack_from(buf, off)
+    off += 2
+    if count < 0:
+        raise ValueError("negative header count")
+    headers: dict[int, Header] = {}
+    for _ in range(count):
+        pid, magic = _hh.unpack_from(buf, off)
+        off += 4
+        dec = FAST_HEADER_DECODERS.get(magic)
+        if dec is not None:
+            hdr, off = dec(buf, off)
+        else:
+            fmt = HEADER_FORMATS.get(magic)
+            if fmt is None:
+                raise KeyError(f"unknown header magic {magic}")
+            hdr, off = _spec_parse(fmt, buf, off)
+        if pid in headers:
+            raise ValueError(f"header id {pid} appears twice")
+        headers[pid] = hdr
+    return headers, off
+
+
+def encode_headers(headers: dict[int, Header], out: bytearray) -> None:
+    out += _h.pack(len(headers))
+    for pid, hdr in headers.items():
+        magic = hdr.MAGIC
+        out += _hh.pack(pid, magic)
+        enc = FAST_HEADER_ENCODERS.get(magic)
+        if enc is not None:
+            enc(hdr, out)
+        else:
+            out += HEADER_FORMATS[magic].build(hdr)
+
+
+# ---------------------------------------------------------------- messages
+
+
+def decode_message(
+    buf: bytes, off: int, dest: Address | None = None, src: Address | None = None
+) -> tuple[Message, int]:
+    """i16 type + message body at off; dest/src are the defaults inherited from a list."""
+    mtype, leading, flags = _hBH.unpack_from(buf, off)
+    if not 0 <= mtype <= 7 or mtype in (5, 7):  # composite/batch: nested inheritance, use the spec
+        raw, end = _spec_parse(RawMessageFormat, buf, off)
+        return raw_to_message(raw, dest, src), end
+    off += 5
+    if leading & DEST_SET:
+        dest, off = decode_address(buf, off)
+    if leading & SRC_SET:
+        src, off = decode_address(buf, off)
+    headers, off = decode_headers(buf, off)
+    payload: Any
+    if mtype == 0:
+        (n,) = _i.unpack_from(buf, off)
+        off += 4
+        if n < 0:
+            payload = None
+        else:
+            end = off + n
+            payload = buf[off:end]
+            if len(payload) != n:
+                raise IndexError("truncated payload")
+            off = end
+    elif mtype == 2:
+        payload = None
+    else:
+        payload, off = _spec_parse(PAYLOAD_FORMATS[MsgType(mtype)], buf, off)
+    msg = Message.__new__(Message)
+    msg.type = MsgType(mtype)
+    msg.dest = dest
+    msg.src = src
+    msg.flags = flags
+    msg.transient_flags = 0
+    msg.headers = headers
+    msg.payload = payload
+    return msg, off
+
+
+def encode_message(
+    msg: Message, out: bytearray, *, no_addrs: bool = False, list_src: Address | None = None
+) -> None:
+    """i16 type + writeTo (or writeToNoAddrs(list_src) when no_addrs)."""
+    mtype = msg.type
+    if mtype == MsgType.COMPOSITE or mtype == MsgType.EARLYBATCH:
+        out += RawMessageFormat.build(message_to_raw(msg, no_addrs_src=list_src, no_addrs=no_addrs))
+        return
+    src = msg.src
+    if no_addrs:
+        write_dest = False
+        write_src = src is not None and src != list_src
+    else:
+        write_dest = msg.dest is not None
+        write_src = src is not None
+    out += _hBH.pack(mtype, (DEST_SET if write_dest else 0) | (SRC_SET if write_src else 0), msg.flags)
+    if write_dest:
+        encode_address(msg.dest, out)
+    if write_src:
+        encode_address(src, out)
+    encode_headers(msg.headers, out)
+    payload = msg.payload
+    if mtype == MsgType.BYTES:
+        if payload is None:
+            out += b"\xff\xff\xff\xff"
+        else:
+            out += _i.pack(len(payload))
+            out += payload
+    elif mtype != MsgType.EMPTY:
+        out += PAYLOAD_FORMATS[mtype].build(payload)
+
+
+# ---------------------------------------------------------------- frames
+
+
+def decode_frame_fields(buf: bytes) -> tuple[int, int, Address | None, Address | None, str | None, list[Message]]:
+    """(version, tp flags, list dest, list src, cluster, messages) of one TP payload."""
+    version, flags = struct.unpack_from(">hB", buf, 0)
+    off = 3
+    if flags & TP_LIST:
+        dest, off = decode_address(buf, off)
+        src, off = decode_address(buf, off)
+        (n,) = _h.unpack_from(buf, off)
+        off += 2
+        cluster = None
+        if n >= 0:
+            cluster = buf[off : off + n].decode("latin-1")
+            if len(cluster) != n:
+                raise IndexError("truncated cluster name")
+            off += n
+        (count,) = _i.unpack_from(buf, off)
+        off += 4
+        if count < 0:
+            raise ValueError("negative message count")
+        msgs = []
+        for _ in range(count):
+            msg, off = decode_message(buf, off, dest, src)
+            msgs.append(msg)
+    else:
+        dest = src = None
+        cluster = None
+        msg, off = decode_message(buf, off)
+        msgs = [msg]
+    if off != len(buf):
+        raise ValueError(f"{len(buf) - off} trailing bytes after the frame")
+    return version, flags, dest, src, cluster, msgs
+
+
+_ = (HEADERS_BY_MAGIC,)
