@@ -45,6 +45,7 @@ from pygroups.wire.primitives import (
     AddressFormat,
     AsciiString,
     DigestFormat,
+    Fail,
     JavaBool,
     JavaString,
     JavaUTF,
@@ -59,7 +60,7 @@ TP_LIST, TP_MULTICAST = 0x01, 0x02  # TP flags byte
 HeaderEntryFormat = Struct(
     "id" / Int16sb,
     "magic" / Int16sb,
-    "body" / Switch(this.magic, HEADER_FORMATS, default=ExplicitError("unknown header magic")),
+    "body" / Switch(this.magic, HEADER_FORMATS, default=Fail("unknown header magic")),
 )
 
 
@@ -105,7 +106,7 @@ PrimitiveFormat = _PrimitiveAdapter(
                 PrimitiveTag.BYTEARRAY: Prefixed(Int32sb, GreedyBytes),
                 PrimitiveTag.CLASS: Int8sb,
             },
-            default=ExplicitError("invalid ObjectWrapperPrimitive type"),
+            default=Fail("invalid ObjectWrapperPrimitive type"),
         ),
     )
 )
@@ -186,7 +187,10 @@ class _ObjectAdapter(Adapter):  # type: ignore[misc]
             return {"present": 0, "magic": None, "class_name": None, "value": None}
         if isinstance(obj, OpaqueObject):
             return {"present": 1, "magic": obj.magic, "class_name": obj.class_name, "value": obj.data}
-        magic = MAGIC_MUTABLE_DIGEST if isinstance(obj, MutableDigest) else getattr(obj, "MAGIC", None)
+        if isinstance(obj, Digest):
+            magic = MAGIC_MUTABLE_DIGEST if isinstance(obj, MutableDigest) else MAGIC_DIGEST
+        else:
+            magic = getattr(obj, "MAGIC", None)
         if magic is None:
             raise ExplicitError(f"no wire form for ObjectMessage payload {type(obj).__name__}")
         return {"present": 1, "magic": magic, "class_name": None, "value": obj}
@@ -208,7 +212,7 @@ GenericStreamableFormat = _ObjectAdapter(
             this.present != 0,
             IfThenElse(
                 lambda ctx: _object_kind(ctx) == "known",
-                Switch(this.magic, OBJECT_FORMATS, default=ExplicitError("unreachable")),
+                Switch(this.magic, OBJECT_FORMATS, default=Fail("unreachable")),
                 GreedyBytes,
             ),
         ),
@@ -290,7 +294,7 @@ RawMessageFormat = Struct(
     "dest" / If(this.leading & DEST_SET, AddressFormat),
     "src" / If(this.leading & SRC_SET, AddressFormat),
     "headers" / HeadersFormat,
-    "payload" / Switch(this.type, PAYLOAD_FORMATS, default=ExplicitError("unknown message type")),
+    "payload" / Switch(this.type, PAYLOAD_FORMATS, default=Fail("unknown message type")),
 )
 
 # Message.writeTo alone, as FD_SOCK2 sends it: no version, no type, always an EmptyMessage.

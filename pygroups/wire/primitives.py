@@ -45,6 +45,24 @@ from pygroups.address import (
 from pygroups.address import UUID as UUIDAddr
 from pygroups.view import Digest, MergeView, View, ViewId
 
+class Fail(Construct):  # type: ignore[misc]
+    """construct's Error with a message: the explicit default of every Switch (ARCHITECTURE 2.5)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+        self.flagbuildnone = True
+
+    def _parse(self, stream: Any, context: Any, path: str) -> None:
+        raise ExplicitError(self.message, path=path)
+
+    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> None:
+        raise ExplicitError(self.message, path=path)
+
+    def _sizeof(self, context: Any, path: str) -> int:
+        raise ExplicitError(self.message, path=path)
+
+
 # ---------------------------------------------------------------- numbers (org.jgroups.util.Bits)
 
 
@@ -331,7 +349,7 @@ IpAddressFormat = _IpAdapter(
         / Switch(
             this.length,
             {0: Computed(None), 4: Bytes(4), 16: Bytes(16)},
-            default=ExplicitError("IpAddress length must be 0, 4 or 16"),
+            default=Fail("IpAddress length must be 0, 4 or 16"),
         ),
         "scope" / If(this.length == 16, Int32sb),
         "port" / Int16ub,
@@ -409,10 +427,10 @@ AddressFormat = _AddressAdapter(
                 "site_master": SiteMasterFormat,
                 "ip": IpAddressFormat,
                 "magic": Switch(
-                    this.magic, _BY_MAGIC, default=ExplicitError("unknown address magic")
+                    this.magic, _BY_MAGIC, default=Fail("unknown address magic")
                 ),
             },
-            default=ExplicitError("unknown address tag"),
+            default=Fail("unknown address tag"),
         ),
     )
 )
