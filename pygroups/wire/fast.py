@@ -19,7 +19,9 @@ from typing import Any
 from pygroups.address import UUID, Address
 from pygroups.message import Header, Message, MsgType
 from pygroups.wire.headers.base import HEADER_FORMATS, HEADERS_BY_MAGIC
+from pygroups.wire.headers.nakack import NakAckHeader2
 from pygroups.wire.headers.tp import TpHeader
+from pygroups.wire.headers.unicast import UnicastHeader3
 from pygroups.wire.message import (
     DEST_SET,
     PAYLOAD_FORMATS,
@@ -112,8 +114,114 @@ def _encode_tp(hdr: Any, out: bytearray) -> None:
     out.append(0)
 
 
-FAST_HEADER_DECODERS: dict[int, Callable[[bytes, int], tuple[Header, int]]] = {TpHeader.MAGIC: _decode_tp}
-FAST_HEADER_ENCODERS: dict[int, Callable[[Any, bytearray], None]] = {TpHeader.MAGIC: _encode_tp}
+def _decode_vlong(buf: bytes, off: int, width: int = 8) -> tuple[int, int]:
+    n = buf[off]
+    if n == 0:
+        return 0, off + 1
+    end = off + 1 + n
+    if n > width or end > len(buf):
+        raise ValueError(f"bad compressed number length {n}")
+    v = int.from_bytes(buf[off + 1 : end], "little")
+    if n == width and v >> (8 * n - 1):
+        v -= 1 << (8 * n)
+    return v, end
+
+
+def _encode_vlong(v: int, out: bytearray) -> None:
+    if v == 0:
+        out.append(0)
+        return
+    n = 8 if v < 0 else (v.bit_length() + 7) >> 3
+    if n > 8:
+        raise ValueError(f"{v} does not fit a long")
+    out.append(n)
+    out += (v & ((1 << (8 * n)) - 1)).to_bytes(n, "little")
+
+
+_NAK_SEQNO_TYPES = (1, 3, 4)  # MSG, XMIT_RSP, HIGHEST_SEQNO carry a seqno
+
+
+_new = object.__new__
+_set = object.__setattr__
+_NAK_TYPES = {t.value: t for t in NakAckHeader2.Type}
+
+
+def _decode_nakack2(buf: bytes, off: int) -> tuple[Header, int]:
+    t = buf[off]
+    if t not in _NAK_SEQNO_TYPES:
+        return _spec_parse(NakAckHeader2.FORMAT, buf, off)  # type: ignore[attr-defined]
+    n = buf[off + 1]
+    if n == 0:
+        seqno, off = 0, off + 2
+    elif n < 8:
+        end = off + 2 + n
+        if end > len(buf):
+            raise IndexError("truncated seqno")
+        seqno, off = int.from_bytes(buf[off + 2 : end], "little"), end
+    else:
+        seqno, off = _decode_vlong(buf, off + 1)
+    # Bypass the dataclass __init__ (and its enum conversion): this runs once per data message.
+    hdr = _new(NakAckHeader2)
+    _set(hdr, "type", _NAK_TYPES[t])
+    _set(hdr, "seqno", seqno)
+    _set(hdr, "sender", None)
+    return hdr, off
+
+
+def _encode_nakack2(hdr: Any, out: bytearray) -> None:
+    if hdr.type not in _NAK_SEQNO_TYPES or hdr.sender is not None:
+        out += NakAckHeader2.FORMAT.build(hdr)  # type: ignore[attr-defined]
+        return
+    out.append(hdr.type)
+    _encode_vlong(hdr.seqno, out)
+
+
+def _decode_unicast3(buf: bytes, off: int) -> tuple[Header, int]:
+    t = buf[off]
+    if t == 0:  # DATA: seqno, conn_id, first
+        seqno, off = _decode_vlong(buf, off + 1)
+        (conn_id,) = _h.unpack_from(buf, off)
+        return UnicastHeader3(0, seqno, conn_id, buf[off + 2] != 0), off + 3
+    if t == 1:  # ACK: seqno, conn_id, timestamp
+        seqno, off = _decode_vlong(buf, off + 1)
+        (conn_id,) = _h.unpack_from(buf, off)
+        ts, off = _decode_vlong(buf, off + 2, 4)
+        return UnicastHeader3(1, seqno, conn_id, None, ts), off
+    return _spec_parse(UnicastHeader3.FORMAT, buf, off)  # type: ignore[attr-defined]
+
+
+def _encode_unicast3(hdr: Any, out: bytearray) -> None:
+    t = hdr.type
+    if t == 0 and hdr.timestamp is None:
+        out.append(0)
+        _encode_vlong(hdr.seqno, out)
+        out += _h.pack(hdr.conn_id)
+        out.append(1 if hdr.first else 0)
+    elif t == 1 and hdr.first is None and -(2**31) <= hdr.timestamp < 2**31:
+        out.append(1)
+        _encode_vlong(hdr.seqno, out)
+        out += _h.pack(hdr.conn_id)
+        ts = hdr.timestamp
+        if ts == 0:
+            out.append(0)
+        else:
+            n = 4 if ts < 0 else (ts.bit_length() + 7) >> 3
+            out.append(n)
+            out += (ts & ((1 << (8 * n)) - 1)).to_bytes(n, "little")
+    else:
+        out += UnicastHeader3.FORMAT.build(hdr)  # type: ignore[attr-defined]
+
+
+FAST_HEADER_DECODERS: dict[int, Callable[[bytes, int], tuple[Header, int]]] = {
+    TpHeader.MAGIC: _decode_tp,
+    NakAckHeader2.MAGIC: _decode_nakack2,
+    UnicastHeader3.MAGIC: _decode_unicast3,
+}
+FAST_HEADER_ENCODERS: dict[int, Callable[[Any, bytearray], None]] = {
+    TpHeader.MAGIC: _encode_tp,
+    NakAckHeader2.MAGIC: _encode_nakack2,
+    UnicastHeader3.MAGIC: _encode_unicast3,
+}
 
 
 def decode_headers(buf: bytes, off: int) -> tuple[dict[int, Header], int]:
@@ -154,12 +262,16 @@ def encode_headers(headers: dict[int, Header], out: bytearray) -> None:
 # ---------------------------------------------------------------- messages
 
 
+_MSG_TYPES = tuple(MsgType)
+_FAST_DEC = FAST_HEADER_DECODERS
+
+
 def decode_message(
     buf: bytes, off: int, dest: Address | None = None, src: Address | None = None
 ) -> tuple[Message, int]:
     """i16 type + message body at off; dest/src are the defaults inherited from a list."""
     mtype, leading, flags = _hBH.unpack_from(buf, off)
-    if not 0 <= mtype <= 7 or mtype in (5, 7):  # composite/batch: nested inheritance, use the spec
+    if mtype < 0 or mtype > 7 or mtype == 5 or mtype == 7:  # composite/batch nest: use the spec
         raw, end = _spec_parse(RawMessageFormat, buf, off)
         return raw_to_message(raw, dest, src), end
     off += 5
@@ -167,7 +279,35 @@ def decode_message(
         dest, off = decode_address(buf, off)
     if leading & SRC_SET:
         src, off = decode_address(buf, off)
-    headers, off = decode_headers(buf, off)
+    # headers (inlined decode_headers: this is the per-message hot loop)
+    (count,) = _h.unpack_from(buf, off)
+    off += 2
+    if count < 0:
+        raise ValueError("negative header count")
+    headers: dict[int, Header] = {}
+    for _ in range(count):
+        pid, magic = _hh.unpack_from(buf, off)
+        if magic == 60:  # TpHeader, on every message: inlined cache lookup
+            (n,) = _h.unpack_from(buf, off + 4)
+            end = off + 7 + n
+            tp = _TP_CACHE.get(buf[off + 4 : end]) if n >= 0 else None
+            if tp is not None:
+                if pid in headers:
+                    raise ValueError(f"header id {pid} appears twice")
+                headers[pid] = tp
+                off = end
+                continue
+        dec = _FAST_DEC.get(magic)
+        if dec is not None:
+            hdr, off = dec(buf, off + 4)
+        else:
+            fmt = HEADER_FORMATS.get(magic)
+            if fmt is None:
+                raise KeyError(f"unknown header magic {magic}")
+            hdr, off = _spec_parse(fmt, buf, off + 4)
+        if pid in headers:
+            raise ValueError(f"header id {pid} appears twice")
+        headers[pid] = hdr
     payload: Any
     if mtype == 0:
         (n,) = _i.unpack_from(buf, off)
@@ -183,9 +323,9 @@ def decode_message(
     elif mtype == 2:
         payload = None
     else:
-        payload, off = _spec_parse(PAYLOAD_FORMATS[MsgType(mtype)], buf, off)
-    msg = Message.__new__(Message)
-    msg.type = MsgType(mtype)
+        payload, off = _spec_parse(PAYLOAD_FORMATS[_MSG_TYPES[mtype]], buf, off)
+    msg = _new(Message)
+    msg.type = _MSG_TYPES[mtype]
     msg.dest = dest
     msg.src = src
     msg.flags = flags
