@@ -1,0 +1,234 @@
+"""Typed events and queries passed between layers (replacing org.jgroups.Event(int, Object)).
+
+Rules of this module:
+
+1. Names are the JGroups ``Event`` constants in PascalCase; each docstring names the constant.
+2. Events are frozen; an event that would block in Java (FIND_INITIAL_MBRS returning a promise)
+   becomes a request carrying a ``request_id`` plus a later result event travelling the other way.
+3. A `Query` is answered synchronously by the layer that handles it and is typed by its result:
+   ``layer.query_down(GetPhysicalAddress(a))`` returns ``IpAddress | None``. A query nobody answers
+   ends at the stack's edge, which returns `Query.unanswered()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pygroups.address import Address, IpAddress
+from pygroups.errors import LocalProtocolError
+from pygroups.view import Digest, View
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event passed with `Layer.down` / `Layer.up`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Event, Generic[T_co]):
+    """An event answered synchronously with a value of type ``T_co`` (covariant: a query for a
+    `Mapping` is also a query for anything a `Mapping` is)."""
+
+    def unanswered(self) -> T_co:
+        """The answer when no layer handles this query; by default that is a stack bug."""
+        raise LocalProtocolError(f"no layer answered {self!r}")
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connect(Event):
+    """CONNECT: join ``cluster``; sent down by the stack after the layers started."""
+
+    cluster: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect(Event):
+    """DISCONNECT: leave the cluster; sent down before the layers stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLocalAddress(Event):
+    """SET_LOCAL_ADDRESS: the logical address of this member, sent down before CONNECT."""
+
+    addr: Address
+
+
+@dataclass(frozen=True, slots=True)
+class BecomeServer(Event):
+    """BECOME_SERVER: GMS has joined; discovery may now answer other members' requests."""
+
+
+# --- membership -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ViewChange(Event):
+    """VIEW_CHANGE: install ``view`` (a `MergeView` after a merge); travels down, then up to the app."""
+
+    view: View
+
+
+@dataclass(frozen=True, slots=True)
+class TmpView(Event):
+    """TMP_VIEW: a view about to be installed, so lower layers can already talk to joiners."""
+
+    view: View
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect(Event):
+    """SUSPECT: failure detection suspects ``members`` (always a set, unlike Java's Address-or-list)."""
+
+    members: frozenset[Address]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsuspect(Event):
+    """UNSUSPECT: ``member`` was heard from again and is no longer suspected."""
+
+    member: Address
+
+
+@dataclass(frozen=True, slots=True)
+class FindInitialMembers(Event):
+    """FIND_INITIAL_MBRS: discovery for a joining member; answered later by an up event with the same id."""
+
+    request_id: int
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FindMembers(Event):
+    """FIND_MBRS: discovery of ``members`` (None = everyone) used by MERGE3; answered later, by id."""
+
+    request_id: int
+    members: tuple[Address, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Merge(Event):
+    """MERGE: MERGE3 found several coordinators; ``views`` maps each coordinator to its view."""
+
+    views: Mapping[Address, View]
+
+
+@dataclass(frozen=True, slots=True)
+class IsMergeInProgress(Query[bool]):
+    """IS_MERGE_IN_PROGRESS: asked of GMS; False when no layer knows about merges."""
+
+    def unanswered(self) -> bool:
+        return False
+
+
+# --- reliable delivery --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stable(Event):
+    """STABLE: ``digest`` has been seen by all members; NAKACK2 may purge up to it."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class GetDigest(Query[Digest | None]):
+    """GET_DIGEST: NAKACK2's digest (restricted to ``member`` if given); None without NAKACK2."""
+
+    member: Address | None = None
+
+    def unanswered(self) -> Digest | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SetDigest(Event):
+    """SET_DIGEST: merge ``digest`` into NAKACK2's (a joiner's JOIN_RSP)."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class OverwriteDigest(Event):
+    """OVERWRITE_DIGEST: replace NAKACK2's digest entries with ``digest``."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class MergeDigest(Event):
+    """MERGE_DIGEST: combine ``digest`` after a merge."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendStable(Event):
+    """SUSPEND_STABLE: stop STABLE rounds (during a view change) for at most ``max_suspend_ms``."""
+
+    max_suspend_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeStable(Event):
+    """RESUME_STABLE: STABLE rounds may run again."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBarrier(Event):
+    """CLOSE_BARRIER: BARRIER holds incoming messages (state transfer, flush)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBarrier(Event):
+    """OPEN_BARRIER: BARRIER lets incoming messages pass again."""
+
+
+# --- transport / addressing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GetLocalAddress(Query[Address | None]):
+    """GET_LOCAL_ADDRESS: this member's logical address; None before SET_LOCAL_ADDRESS."""
+
+    def unanswered(self) -> Address | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class GetPhysicalAddress(Query[IpAddress | None]):
+    """GET_PHYSICAL_ADDRESS: the transport's physical address for logical ``addr``, if known."""
+
+    addr: Address
+
+    def unanswered(self) -> IpAddress | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class GetLogicalPhysicalMappings(Query[Mapping[Address, IpAddress]]):
+    """GET_LOGICAL_PHYSICAL_MAPPINGS: a snapshot of the transport's logical-to-physical cache."""
+
+    def unanswered(self) -> Mapping[Address, IpAddress]:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class AddPhysicalAddress(Event):
+    """ADD_PHYSICAL_ADDRESS: discovery learned that logical ``addr`` listens at ``physical``."""
+
+    addr: Address
+    physical: IpAddress
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAddress(Event):
+    """REMOVE_ADDRESS: forget ``addr`` in the transport's caches (it left or crashed)."""
+
+    addr: Address

@@ -1,0 +1,118 @@
+"""What crosses the sans-IO boundary: I/O commands out, I/O results in, application events out.
+
+Rules of this module:
+
+1. The stack never performs I/O. Layers emit `IoCommand`s; the driver drains them with
+   `ProtocolStack.take_io()` and executes them in order.
+2. Connection lifecycle comes back through dedicated stack inputs, keyed by `ConnId`
+   (``on_connection_opened``, ``on_bytes``, ``on_connection_closed``). An `OpenConnection` that
+   fails is reported as ``on_connection_closed(conn_id, error)`` without a prior open.
+3. Anything else that takes time (binding a port, listing Kubernetes pods) is an `IoRequest`
+   answered by exactly one `IoResult` with the same ``request_id`` through ``on_io_result``;
+   the stack routes it back to the layer that emitted the request.
+4. Application events (`AppEvent`) are what the top of the stack hands to the channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NewType
+
+from pygroups.address import IpAddress
+from pygroups.message import Message
+from pygroups.view import View
+
+ConnId = NewType("ConnId", int)
+"""A connection id, unique per stack; allocated with `ProtocolStack.new_conn_id()`."""
+
+
+# --- commands (stack -> driver) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IoCommand:
+    """Base of everything a stack asks its driver to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConnection(IoCommand):
+    """Open a stream connection to ``peer``; the driver reports back under ``conn_id``."""
+
+    conn_id: ConnId
+    peer: IpAddress
+
+
+@dataclass(frozen=True, slots=True)
+class Write(IoCommand):
+    """Send ``data`` on an open connection, in order after earlier writes."""
+
+    conn_id: ConnId
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Close(IoCommand):
+    """Close a connection; ``graceful`` flushes pending writes first, otherwise abort."""
+
+    conn_id: ConnId
+    graceful: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class IoRequest(IoCommand):
+    """A command answered by one `IoResult` carrying the same ``request_id``."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Listen(IoRequest):
+    """Accept connections on ``addr`` (port 0 = any); answered by `Listening` or `IoFailed`."""
+
+    addr: IpAddress
+
+
+# --- results (driver -> stack) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IoResult:
+    """The answer to the `IoRequest` with the same ``request_id``."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class IoFailed(IoResult):
+    """The request could not be carried out; ``error`` says why (for logs, not for parsing)."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listening(IoResult):
+    """A `Listen` succeeded; ``addr`` is the address actually bound (the real port when 0 was asked)."""
+
+    addr: IpAddress
+
+
+# --- application events (stack -> channel) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppEvent:
+    """Base of what `ProtocolStack.next_event()` returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received(AppEvent):
+    """A message delivered to the application (JGroups Receiver.receive)."""
+
+    msg: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ViewInstalled(AppEvent):
+    """A new view was installed (JGroups Receiver.viewAccepted)."""
+
+    view: View

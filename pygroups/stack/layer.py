@@ -1,0 +1,212 @@
+"""`Layer`, the base class of every protocol (org.jgroups.stack.Protocol), and `TransportLayer`.
+
+Rules of this module:
+
+1. A layer is built with no arguments. The config loader then sets properties as attributes and
+   calls ``validate()`` if the class defines it; `ProtocolStack` wires the layer and calls
+   `init()`. Subclasses that define ``__init__`` call ``super().__init__()``.
+2. Messages and events pass straight through by default; a layer overrides only what it handles.
+   Inside, dispatch on the event type with ``match`` and on header types with a dict table.
+3. A layer reaches the outside world only through its stack: ``clock``, ``timers``, ``rng``,
+   ``emit()``. It never blocks: "wait for X" is state plus a timer.
+4. Queries are answered by methods marked with `@answers(QueryType)`; everything else travels on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from pygroups.errors import LocalProtocolError
+from pygroups.events import Event, Query
+from pygroups.message import Message
+
+if TYPE_CHECKING:
+    import random
+
+    from pygroups.address import Address, IpAddress
+    from pygroups.clock import Clock, TimerService
+    from pygroups.stack.io import ConnId, IoCommand, IoResult
+    from pygroups.stack.stack import ProtocolStack
+
+T = TypeVar("T")
+L = TypeVar("L", bound="Layer")
+Q = TypeVar("Q", bound=Query[Any])
+R = TypeVar("R")
+
+_ANSWERS_ATTR = "__pygroups_answers__"
+
+
+def answers(query_type: type[Q], *, up: bool = False) -> Callable[[Callable[[L, Q], R]], Callable[[L, Q], R]]:
+    """Mark a method as this layer's answer to ``query_type`` (travelling down, or up if ``up``).
+
+    The method may still pass the query on itself, e.g. ``return self.down_layer.query_down(q)``.
+    """
+
+    def mark(fn: Callable[[L, Q], R]) -> Callable[[L, Q], R]:
+        setattr(fn, _ANSWERS_ATTR, (query_type, up))
+        return fn
+
+    return mark
+
+
+class _LayerLog(logging.LoggerAdapter[logging.Logger]):
+    """Prefixes every record with the local address, as JGroups logs ``"%s: ..." % local_addr``."""
+
+    def __init__(self, logger: logging.Logger, layer: Layer) -> None:
+        super().__init__(logger, {})
+        self._layer = layer
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        stack = getattr(self._layer, "stack", None)
+        addr = stack.local_addr if stack is not None else None
+        return f"{addr or '-'}: {msg}", kwargs
+
+
+class Layer:
+    """One protocol in a stack. ``name`` is the XML element, ``protocol_id`` the header id (0 = none)."""
+
+    name: ClassVar[str] = "Layer"
+    protocol_id: ClassVar[int] = 0
+    # Sanity checks (JGroups requiredDownServices/requiredUpServices): event or query types that
+    # some layer below / above must handle. Queries answered with @answers count as handled.
+    provides: ClassVar[frozenset[type[Event]]] = frozenset()
+    requires_below: ClassVar[frozenset[type[Event]]] = frozenset()
+    requires_above: ClassVar[frozenset[type[Event]]] = frozenset()
+
+    # query type -> name of the answering method (looked up per call, so overrides are honoured)
+    _answers_down: ClassVar[dict[type[Query[Any]], str]] = {}
+    _answers_up: ClassVar[dict[type[Query[Any]], str]] = {}
+
+    up_layer: Layer
+    down_layer: Layer
+    stack: ProtocolStack
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+        down, up = dict(cls._answers_down), dict(cls._answers_up)
+        for attr_name, attr in cls.__dict__.items():
+            mark = getattr(attr, _ANSWERS_ATTR, None)
+            if mark is not None:
+                query_type, is_up = mark
+                (up if is_up else down)[query_type] = attr_name
+        cls._answers_down, cls._answers_up = down, up
+
+    def __init__(self) -> None:
+        self.counters: Counter[str] = Counter()
+        self._log: _LayerLog | None = None
+
+    @classmethod
+    def handled_events(cls) -> frozenset[type[Event]]:
+        """What this layer provides to the sanity checks: ``provides`` plus answered queries."""
+        return cls.provides | frozenset(cls._answers_down) | frozenset(cls._answers_up)
+
+    # --- lifecycle (JGroups init/start/stop) ----------------------------------------------------------
+
+    def init(self) -> None:
+        """Called once by the stack, bottom to top, after wiring; properties are set by then."""
+
+    def start(self) -> None:
+        """Called on connect, bottom to top; schedule periodic timers here."""
+
+    def stop(self) -> None:
+        """Called on disconnect, top to bottom; the stack also cancels every timer afterwards."""
+
+    # --- events and messages --------------------------------------------------------------------------
+
+    def down(self, evt: Event) -> None:
+        self.down_layer.down(evt)
+
+    def up(self, evt: Event) -> None:
+        self.up_layer.up(evt)
+
+    def down_msg(self, msg: Message) -> None:
+        self.down_layer.down_msg(msg)
+
+    def up_msg(self, msg: Message) -> None:
+        self.up_layer.up_msg(msg)
+
+    def up_batch(self, batch: Sequence[Message]) -> None:
+        """Messages that arrived together (one frame); by default each goes through `up_msg`."""
+        for msg in batch:
+            self.up_msg(msg)
+
+    def query_down(self, q: Query[T]) -> T:
+        handler = self._answers_down.get(type(q))
+        if handler is not None:
+            result: T = getattr(self, handler)(q)
+            return result
+        return self.down_layer.query_down(q)
+
+    def query_up(self, q: Query[T]) -> T:
+        handler = self._answers_up.get(type(q))
+        if handler is not None:
+            result: T = getattr(self, handler)(q)
+            return result
+        return self.up_layer.query_up(q)
+
+    def on_io_result(self, result: IoResult) -> None:
+        """The answer to an `IoRequest` this layer emitted; override when emitting requests."""
+        raise LocalProtocolError(f"{self.name} emitted an I/O request but does not handle {result!r}")
+
+    # --- conveniences ---------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        return self.stack.clock
+
+    @property
+    def timers(self) -> TimerService:
+        return self.stack.timers
+
+    @property
+    def rng(self) -> random.Random:
+        return self.stack.rng
+
+    @property
+    def local_addr(self) -> Address | None:
+        return self.stack.local_addr
+
+    def now_ns(self) -> int:
+        return self.stack.clock.now_ns()
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        if self._log is None:
+            self._log = _LayerLog(logging.getLogger(type(self).__module__), self)
+        return self._log
+
+    def emit(self, cmd: IoCommand) -> None:
+        """Queue an I/O command; an `IoRequest`'s result comes back to this layer's `on_io_result`."""
+        self.stack.emit(cmd, reply_to=self)
+
+    def statistics(self) -> Mapping[str, int | float]:
+        """A frozen snapshot of this layer's counters; layers add their gauges by overriding."""
+        return MappingProxyType(dict(self.counters))
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+class TransportLayer(Layer):
+    """The bottom layer (JGroups TP): the stack feeds it connection inputs; it emits I/O commands.
+
+    Events that reach the transport end here (TP.down ignores what it does not handle).
+    """
+
+    def down(self, evt: Event) -> None:
+        return None
+
+    def on_connection_opened(self, conn: ConnId, peer: IpAddress) -> None:
+        raise LocalProtocolError(f"{self.name} does not use connections")
+
+    def on_bytes(self, conn: ConnId, data: bytes) -> None:
+        raise LocalProtocolError(f"{self.name} does not use connections")
+
+    def on_connection_closed(self, conn: ConnId, error: str | None) -> None:
+        raise LocalProtocolError(f"{self.name} does not use connections")

@@ -1,0 +1,440 @@
+"""`SimNetwork`: many real `ProtocolStack`s on one `ManualClock` over a seeded, hostile network.
+
+Rules of this module:
+
+1. All randomness comes from the seed: the network's own ``random.Random(seed)`` decides loss,
+   duplication and latency; each node's stack gets ``random.Random(f"{seed}/{name}/{incarnation}")``.
+   ``PYGROUPS_SEED`` in the environment overrides the seed, so a failure replays exactly.
+2. Time only jumps: `run_until` moves the clock to the next delivery or timer deadline (an
+   autojumping clock); nothing sleeps.
+3. Every packet goes through ``network.route(packet)`` (trio FakeNet.route_packet); the default
+   route applies loss, duplication, latency and reordering and calls `SimNetwork.deliver_later`.
+   Partitions, crashes and pauses are checked when a packet arrives, not when it leaves.
+4. Failures name the seed: invariants and timeouts raise `SimulationFailure` with it in the
+   message; any exception out of a stack gets it as a note.
+
+The bottom layer of a simulated stack is `SimTransport` (JGroups' SHARED_LOOPBACK), which hands
+whole `Message`s to the network, or bytes when a `Codec` is plugged in.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pygroups.address import Address, IpAddress
+from pygroups.clock import ManualClock
+from pygroups.errors import LocalProtocolError, RemoteProtocolError
+from pygroups.events import (
+    AddPhysicalAddress,
+    Event,
+    GetLocalAddress,
+    GetLogicalPhysicalMappings,
+    GetPhysicalAddress,
+    RemoveAddress,
+)
+from pygroups.message import Message, TransientFlag
+from pygroups.stack.io import AppEvent, IoCommand, Received, ViewInstalled
+from pygroups.stack.layer import Layer, TransportLayer, answers
+from pygroups.stack.stack import ProtocolStack
+from pygroups.view import View
+
+MS = 1_000_000
+SEED_ENV = "PYGROUPS_SEED"
+
+
+class Codec(Protocol):
+    """Turns messages into bytes and back, so the simulator can carry real wire bytes."""
+
+    def encode(self, msg: Message) -> bytes: ...
+
+    def decode(self, data: bytes) -> list[Message]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SimSend(IoCommand):
+    """`SimTransport` to network: ``payload`` for ``dest`` (None = every member of the cluster)."""
+
+    dest: Address | None
+    payload: Message | bytes
+    loopback: bool
+
+
+class SimTransport(TransportLayer):
+    """The simulated transport: no connections, whole messages (or codec bytes) to and from the network."""
+
+    name = "SHARED_LOOPBACK"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codec: Codec | None = None
+        self.physical_addr = IpAddress("127.0.0.1", 7800)
+        self.addr_cache: dict[Address, IpAddress] = {}
+
+    def down(self, evt: Event) -> None:
+        if isinstance(evt, AddPhysicalAddress):
+            self.addr_cache[evt.addr] = evt.physical
+        elif isinstance(evt, RemoveAddress):
+            self.addr_cache.pop(evt.addr, None)
+
+    def down_msg(self, msg: Message) -> None:
+        if msg.src is None:
+            msg.src = self.local_addr
+        loopback = not msg.transient_flags & TransientFlag.DONT_LOOPBACK
+        payload = self.codec.encode(msg) if self.codec is not None else msg.copy()
+        self.counters["sent"] += 1
+        self.emit(SimSend(msg.dest, payload, loopback))
+
+    def receive(self, payload: Message | bytes) -> None:
+        """Called by the network (as a stack input) with what another node's transport sent."""
+        if isinstance(payload, Message):
+            msgs = [payload]
+        elif self.codec is None:
+            raise LocalProtocolError(f"{self.name} received bytes but has no codec")
+        else:
+            try:
+                msgs = self.codec.decode(payload)
+            except RemoteProtocolError as e:  # rule 7: bad bytes drop one frame, never crash
+                self.counters["bad_frames"] += 1
+                self.log.debug("dropped a frame: %s", e)
+                return
+        self.counters["received"] += len(msgs)
+        if len(msgs) == 1:
+            self.up_msg(msgs[0])
+        else:
+            self.up_batch(msgs)
+
+    @answers(GetLocalAddress)
+    def answer_local_address(self, q: GetLocalAddress) -> Address | None:
+        return self.local_addr
+
+    @answers(GetPhysicalAddress)
+    def answer_physical_address(self, q: GetPhysicalAddress) -> IpAddress | None:
+        return self.physical_addr if q.addr == self.local_addr else self.addr_cache.get(q.addr)
+
+    @answers(GetLogicalPhysicalMappings)
+    def answer_mappings(self, q: GetLogicalPhysicalMappings) -> Mapping[Address, IpAddress]:
+        own = {self.local_addr: self.physical_addr} if self.local_addr is not None else {}
+        return {**self.addr_cache, **own}
+
+
+class SimulationFailure(AssertionError):
+    """An invariant broke or a condition was not reached; the message carries the seed."""
+
+
+@dataclass(slots=True)
+class Packet:
+    """One message (or frame) on its way from ``src`` to ``dst``."""
+
+    src: SimNode
+    dst: SimNode
+    payload: Message | bytes
+    cluster: str
+    sent_ns: int
+    loopback: bool = False
+
+
+class SimNode:
+    """One simulated member: a name, a layer factory (to restart it), and its current stack."""
+
+    def __init__(
+        self, network: SimNetwork, name: str, index: int, factory: Callable[[], Sequence[Layer]]
+    ) -> None:
+        self.network = network
+        self.name = name
+        self.index = index
+        self.factory = factory
+        self.incarnation = 0
+        self.alive = True
+        self.paused_until = 0
+        self.partition = 0
+        self.cluster: str | None = None
+        self.events: list[AppEvent] = []
+        self.stack, self.transport = self._build()
+
+    def _build(self) -> tuple[ProtocolStack, SimTransport]:
+        layers = list(self.factory())
+        transport = layers[0] if layers else None
+        if not isinstance(transport, SimTransport):
+            raise LocalProtocolError(f"node {self.name}: the bottom layer must be a SimTransport")
+        transport.codec = self.network.codec
+        transport.physical_addr = IpAddress(f"10.0.{self.index // 250}.{self.index % 250 + 1}", 7800)
+        rng = random.Random(f"{self.network.seed}/{self.name}/{self.incarnation}")
+        return ProtocolStack(layers, clock=self.network.clock, rng=rng), transport
+
+    @property
+    def addr(self) -> Address | None:
+        return self.stack.local_addr
+
+    def messages(self) -> list[Message]:
+        """Messages delivered to the application by this incarnation, in order."""
+        return [e.msg for e in self.events if isinstance(e, Received)]
+
+    def views(self) -> list[View]:
+        return [e.view for e in self.events if isinstance(e, ViewInstalled)]
+
+    def connect(self, cluster: str) -> None:
+        self.cluster = cluster
+        self.network.call(self, self.stack.connect, cluster)
+
+    def disconnect(self) -> None:
+        self.cluster = None
+        self.network.call(self, self.stack.disconnect)
+
+    def send(self, msg: Message) -> None:
+        self.network.call(self, self.stack.send, msg)
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else "crashed"
+        return f"<SimNode {self.name}#{self.incarnation} {state} {self.addr}>"
+
+
+class SimNetwork:
+    """N stacks, one clock, a delivery heap ordered by (time, seq), seeded faults.
+
+    ``latency_ns`` is the (min, max) one-way delay; ``loss``/``duplicate`` are per-packet
+    probabilities; with probability ``reorder`` a packet is held back up to ``reorder_delay_ns``
+    more, so later packets overtake it. Loopback (a node sending to itself) bypasses all of it.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        latency_ns: tuple[int, int] = (MS, MS),
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        reorder_delay_ns: int = 10 * MS,
+        codec: Codec | None = None,
+        trace: bool = False,
+    ) -> None:
+        env = os.environ.get(SEED_ENV)
+        self.seed = int(env, 0) if env else seed
+        self.rng = random.Random(self.seed)
+        self.clock = ManualClock()
+        self.latency_ns = latency_ns
+        self.loss, self.duplicate, self.reorder = loss, duplicate, reorder
+        self.reorder_delay_ns = reorder_delay_ns
+        self.codec = codec
+        self.nodes: list[SimNode] = []
+        self.stats: Counter[str] = Counter()
+        self.trace: list[tuple[int, str, str, str, str]] | None = [] if trace else None
+        self.route: Callable[[Packet], None] = self.default_route
+        self.io_handler: Callable[[SimNode, IoCommand], None] = self._unhandled_io
+        self._heap: list[tuple[int, int, Packet, int]] = []
+        self._seq = 0
+        self._invariants: list[Callable[[SimNetwork], None]] = []
+
+    # --- building -------------------------------------------------------------------------------------
+
+    def add_node(self, name: str, factory: Callable[[], Sequence[Layer]]) -> SimNode:
+        """Add a node whose layers (bottom first, a `SimTransport` at index 0) come from ``factory``."""
+        if any(n.name == name for n in self.nodes):
+            raise LocalProtocolError(f"duplicate node name {name!r}")
+        node = SimNode(self, name, len(self.nodes), factory)
+        self.nodes.append(node)
+        return node
+
+    def node(self, name: str) -> SimNode:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def add_invariant(self, check: Callable[[SimNetwork], None]) -> None:
+        """``check(network)`` runs after every delivery and timer step; it raises to fail."""
+        self._invariants.append(check)
+
+    @property
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    # --- faults ---------------------------------------------------------------------------------------
+
+    def partition(self, *groups: Iterable[SimNode]) -> None:
+        """Split into ``groups``; nodes named in no group are each isolated on their own."""
+        for n in self.nodes:
+            n.partition = -1 - n.index
+        for i, group in enumerate(groups, start=1):
+            for n in group:
+                n.partition = i
+        self._trace("partition", "-", "-", " | ".join(",".join(n.name for n in g) for g in groups))
+
+    def heal(self) -> None:
+        for n in self.nodes:
+            n.partition = 0
+        self._trace("heal", "-", "-", "")
+
+    def pause(self, node: SimNode, ns: int) -> None:
+        """Freeze ``node`` for ``ns`` (a GC pause): no timers fire, arriving packets wait."""
+        node.paused_until = self.now_ns + ns
+        self._trace("pause", node.name, "-", str(ns))
+
+    def crash(self, node: SimNode) -> None:
+        """Stop ``node`` dead: no stop(), no goodbye; packets to it are lost from now on."""
+        node.alive = False
+        self._trace("crash", node.name, "-", "")
+
+    def restart(self, node: SimNode, *, connect: bool = True) -> None:
+        """Replace ``node``'s stack with fresh layers (a new process); reconnect to its last cluster."""
+        node.incarnation += 1
+        node.alive, node.paused_until, node.events = True, 0, []
+        node.stack, node.transport = node._build()
+        self._trace("restart", node.name, "-", str(node.incarnation))
+        if connect and node.cluster is not None:
+            node.connect(node.cluster)
+
+    # --- routing --------------------------------------------------------------------------------------
+
+    def default_route(self, packet: Packet) -> None:
+        """Loss, then latency (plus reordering), then maybe a duplicate with its own latency."""
+        if self.loss and self.rng.random() < self.loss:
+            self.stats["lost"] += 1
+            self._trace("lost", packet.src.name, packet.dst.name, packet.payload)
+            return
+        self.deliver_later(packet, self._latency())
+        if self.duplicate and self.rng.random() < self.duplicate:
+            self.stats["duplicated"] += 1
+            self.deliver_later(packet, self._latency())
+
+    def deliver_later(self, packet: Packet, delay_ns: int) -> None:
+        """Schedule ``packet`` to arrive ``delay_ns`` from now (for custom routes)."""
+        heapq.heappush(self._heap, (self.now_ns + delay_ns, self._seq, packet, packet.dst.incarnation))
+        self._seq += 1
+
+    def _latency(self) -> int:
+        lo, hi = self.latency_ns
+        delay = self.rng.randint(lo, hi) if hi > lo else lo
+        if self.reorder and self.rng.random() < self.reorder:
+            self.stats["held_back"] += 1
+            delay += self.rng.randint(1, self.reorder_delay_ns)
+        return delay
+
+    def _send(self, node: SimNode, cmd: SimSend) -> None:
+        cluster = node.stack.cluster
+        if cluster is None:
+            self.stats["not_connected"] += 1
+            return
+        targets = [
+            n
+            for n in self.nodes
+            if n.alive and n.stack.cluster == cluster and (cmd.dest is None or n.addr == cmd.dest)
+        ]
+        if not targets:
+            self.stats["unroutable"] += 1
+        for dst in targets:
+            packet = Packet(node, dst, cmd.payload, cluster, self.now_ns, loopback=dst is node)
+            if packet.loopback:
+                if cmd.loopback:
+                    self.stats["loopback"] += 1
+                    self.deliver_later(packet, 0)
+            else:
+                self.stats["sent"] += 1
+                self.route(packet)
+
+    def _deliver(self, packet: Packet, incarnation: int) -> None:
+        dst = packet.dst
+        what = packet.payload
+        if not dst.alive or dst.incarnation != incarnation:
+            self.stats["dropped_crashed"] += 1
+            self._trace("dropped_crashed", packet.src.name, dst.name, what)
+        elif dst.paused_until > self.now_ns:
+            self.stats["deferred_paused"] += 1
+            heapq.heappush(self._heap, (dst.paused_until, self._seq, packet, incarnation))
+            self._seq += 1
+        elif packet.src.partition != dst.partition and not packet.loopback:
+            self.stats["dropped_partition"] += 1
+            self._trace("dropped_partition", packet.src.name, dst.name, what)
+        elif dst.stack.cluster != packet.cluster:
+            self.stats["dropped_cluster"] += 1
+        else:
+            self.stats["delivered"] += 1
+            self._trace("deliver", packet.src.name, dst.name, what)
+            payload = packet.payload.copy() if isinstance(packet.payload, Message) else packet.payload
+            self.call(dst, dst.stack.run_input, dst.transport.receive, payload)
+
+    # --- running --------------------------------------------------------------------------------------
+
+    def call(self, node: SimNode, fn: Callable[..., object], *args: object) -> None:
+        """Run a stack input of ``node``, then route its I/O and collect its application events."""
+        if not node.alive:
+            raise LocalProtocolError(f"node {node.name} has crashed; restart() it first")
+        try:
+            fn(*args)
+            for cmd in node.stack.take_io():
+                if isinstance(cmd, SimSend):
+                    self._send(node, cmd)
+                else:
+                    self.io_handler(node, cmd)
+            node.events.extend(node.stack.take_events())
+        except Exception as e:
+            note = f"{SEED_ENV}={self.seed} (simulated time {self.now_ns} ns, node {node.name})"
+            if note not in getattr(e, "__notes__", ()):
+                e.add_note(note)
+            raise
+
+    def step(self, limit_ns: int | None = None) -> bool:
+        """Process the next delivery or the due timers; False when nothing happens up to ``limit_ns``."""
+        t = self._heap[0][0] if self._heap else None
+        for n in self.nodes:
+            d = n.stack.next_deadline_ns() if n.alive else None
+            if d is not None:
+                d = max(d, n.paused_until)
+                t = d if t is None else min(t, d)
+        if t is None or (limit_ns is not None and t > limit_ns):
+            return False
+        self.clock.set(max(t, self.now_ns))
+        now = self.now_ns
+        if self._heap and self._heap[0][0] <= now:
+            _, _, packet, incarnation = heapq.heappop(self._heap)
+            self._deliver(packet, incarnation)
+        else:
+            for n in self.nodes:
+                d = n.stack.next_deadline_ns() if n.alive and n.paused_until <= now else None
+                if d is not None and d <= now:
+                    self.call(n, n.stack.handle_timers)
+        self._check_invariants()
+        return True
+
+    def run_until(self, predicate: Callable[[], bool], max_ns: int, *, what: str = "condition") -> int:
+        """Run until ``predicate()`` holds; returns the simulated ns it took. Raises `SimulationFailure`
+        (with the seed) if it does not hold within ``max_ns`` or nothing is left to happen."""
+        start = self.now_ns
+        limit = start + max_ns
+        while not predicate():
+            if not self.step(limit):
+                idle = "the network went quiet" if self.now_ns < limit else f"{max_ns} ns passed"
+                self.clock.set(max(limit, self.now_ns))
+                raise SimulationFailure(f"{SEED_ENV}={self.seed}: {what} not reached, {idle}")
+        return self.now_ns - start
+
+    def run_for(self, ns: int) -> None:
+        """Run everything due in the next ``ns``, then set the clock to exactly that time."""
+        limit = self.now_ns + ns
+        while self.step(limit):
+            pass
+        self.clock.set(limit)
+
+    def _check_invariants(self) -> None:
+        for check in self._invariants:
+            try:
+                check(self)
+            except Exception as e:
+                name = getattr(check, "__name__", repr(check))
+                raise SimulationFailure(
+                    f"{SEED_ENV}={self.seed}: invariant {name} violated at {self.now_ns} ns: {e}"
+                ) from e
+
+    def _trace(self, kind: str, src: str, dst: str, what: Message | bytes | str) -> None:
+        if self.trace is not None:
+            text = what if isinstance(what, str) else what.hex() if isinstance(what, bytes) else repr(what)
+            self.trace.append((self.now_ns, kind, src, dst, text))
+
+    def _unhandled_io(self, node: SimNode, cmd: IoCommand) -> None:
+        raise LocalProtocolError(f"the simulator cannot execute {cmd!r} from {node.name}; set io_handler")
