@@ -1,0 +1,61 @@
+"""Fixtures for the Java conformance harness.
+
+conformance/ is a plain test directory (no package). Its helper module javapeer.py is made importable by
+putting this directory on sys.path here, which works with both the default and --import-mode=importlib
+(pyproject.toml uses importlib). Run from the repository root: ``python -m pytest conformance``.
+
+A Java peer that cannot be built (no java/mvn, Maven error) FAILS the tests that need it; it never skips them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import javapeer  # noqa: E402
+
+
+def _attempt(action) -> str | None:
+    """Runs action; returns the JavaPeerError message instead of raising (pytest.fail outside the except
+    block keeps the report free of chained tracebacks)."""
+    try:
+        action()
+    except javapeer.JavaPeerError as e:
+        return str(e)
+    return None
+
+
+@pytest.fixture(scope="session")
+def java_peer():
+    """The javapeer module, with the Java peer built (fails the test if it cannot be)."""
+    problem = _attempt(javapeer.build)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return javapeer
+
+
+@pytest.fixture(scope="session")
+def java_decoder(java_peer):
+    """One long-lived Java decoder JVM for the whole session."""
+    decoder = java_peer.Decoder()
+    problem = _attempt(decoder.start)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    yield decoder
+    decoder.close()
+
+
+@pytest.fixture(scope="session")
+def java_catalogue(java_peer):
+    """The live catalogue (golden vectors serialized by the jar)."""
+    result: list = []
+    problem = _attempt(lambda: result.extend(java_peer.catalogue()))
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return result
