@@ -65,9 +65,15 @@ def run(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def write_catalogue(out_dir: Path) -> int:
+    """The catalogue, each entry with what the jar's own decoder reports for its bytes ("java"):
+    the canonical JSON and toString, so unit tests compare pygroups' decoding without a JVM."""
     entries = javapeer.catalogue()
-    with open(out_dir / "catalogue.jsonl", "w") as f:
+    with javapeer.Decoder() as decoder, open(out_dir / "catalogue.jsonl", "w") as f:
         for e in entries:
+            answer = decoder.decode(e["kind"], bytes.fromhex(e["hex"]))
+            if not answer.get("ok") or answer.get("reencoded") != e["hex"]:
+                raise SystemExit(f"the jar does not round-trip its own catalogue entry {e['name']}: {answer}")
+            e["java"] = {k: answer[k] for k in ("json", "string") if k in answer}
             f.write(json.dumps(e) + "\n")
     log(f"catalogue.jsonl: {len(entries)} entries")
     return len(entries)
