@@ -45,7 +45,9 @@ def test_recorded_catalogue_matches_the_jar(java_peer, java_catalogue):
     if java_peer.version()["jgroups"] != "5.5.6":
         return  # built against another JGroups (PYGROUPS_MVN_ARGS); the 5.5.6 file cannot match
     recorded = [json.loads(line) for line in RECORDED.read_text().splitlines() if line.strip()]
-    assert recorded == java_catalogue, "re-run conformance/record_capture.py --catalogue-only"
+    # the recorded file adds the jar's own decoding of each entry ("java"); the vectors must be identical
+    vectors = [{k: v for k, v in e.items() if k != "java"} for e in recorded]
+    assert vectors == java_catalogue, "re-run conformance/record_capture.py --catalogue-only"
 
 
 def test_decode_reports_errors_and_keeps_running(java_decoder):

@@ -261,3 +261,42 @@ class IpAddress(Address):
 
     def same_kind(self, other: Address) -> bool:
         return isinstance(other, IpAddress) and self == other and self.scope_id == other.scope_id
+
+
+class MillisAddress(Address):
+    """util.MillisAddress (magic 22): an address that is just a long, ordered by value (tests, perf tools)."""
+
+    __slots__ = ("millis",)
+    JAVA_CLASS: ClassVar[str] = "MillisAddress"
+    millis: int
+
+    def __init__(self, millis: int) -> None:
+        object.__setattr__(self, "millis", _signed64(millis))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("MillisAddress is immutable")
+
+    def sort_key(self) -> tuple[int, int]:
+        return (self.millis, 0)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, MillisAddress):
+            return NotImplemented
+        return self.millis < other.millis
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MillisAddress):
+            return self.millis == other.millis
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("millis", self.millis))
+
+    def __repr__(self) -> str:
+        return f"MillisAddress({self.millis})"
+
+    def __str__(self) -> str:
+        return str(self.millis)
+
+    def same_kind(self, other: Address) -> bool:
+        return isinstance(other, MillisAddress) and self.millis == other.millis

@@ -63,7 +63,8 @@ def _malformed(data: bytes, fmt: object, exc: BaseException, what: str) -> Malfo
     except ConstructError as e:
         path = getattr(e, "path", None)
         offset = stream.tell()
-        detail = str(e).split("\n")[0]
+        lines = str(e).splitlines()  # construct's first line is only "Error in path ..."
+        detail = " ".join(lines[1:]) if len(lines) > 1 and lines[0].startswith("Error in path") else str(e)
         return MalformedMessage(f"{what}: {detail}", offset=offset, path=path, excerpt=data[:32])
     except Exception as e:  # the spec raising a non-construct error is a bug worth seeing
         return MalformedMessage(f"{what}: {type(e).__name__}: {e}", excerpt=data[:32])
@@ -109,7 +110,9 @@ def encode_frame(frame: Frame) -> bytes:
     return encode_single(msg, multicast=frame.multicast, version=frame.version)
 
 
-def encode_single(msg: Message, *, multicast: bool | None = None, version: int | WireVersion = DEFAULT_VERSION) -> bytes:
+def encode_single(
+    msg: Message, *, multicast: bool | None = None, version: int | WireVersion = DEFAULT_VERSION
+) -> bytes:
     """Util.writeMessage: version, flags, i16 type, writeTo. multicast defaults to dest is None."""
     v = version.short if isinstance(version, WireVersion) else version
     mc = msg.dest is None if multicast is None else multicast

@@ -27,9 +27,9 @@ from pygroups.wire.message import (
     PAYLOAD_FORMATS,
     SRC_SET,
     TP_LIST,
+    RawMessageFormat,
     message_to_raw,
     raw_to_message,
-    RawMessageFormat,
 )
 from pygroups.wire.primitives import AddressFormat
 
@@ -176,12 +176,21 @@ def _encode_nakack2(hdr: Any, out: bytearray) -> None:
     _encode_vlong(hdr.seqno, out)
 
 
+_UNI_DATA = UnicastHeader3.Type(0)  # type: ignore[attr-defined]
+
+
 def _decode_unicast3(buf: bytes, off: int) -> tuple[Header, int]:
     t = buf[off]
     if t == 0:  # DATA: seqno, conn_id, first
         seqno, off = _decode_vlong(buf, off + 1)
         (conn_id,) = _h.unpack_from(buf, off)
-        return UnicastHeader3(0, seqno, conn_id, buf[off + 2] != 0), off + 3
+        hdr = _new(UnicastHeader3)
+        _set(hdr, "type", _UNI_DATA)
+        _set(hdr, "seqno", seqno)
+        _set(hdr, "conn_id", conn_id)
+        _set(hdr, "first", buf[off + 2] != 0)
+        _set(hdr, "timestamp", None)
+        return hdr, off + 3
     if t == 1:  # ACK: seqno, conn_id, timestamp
         seqno, off = _decode_vlong(buf, off + 1)
         (conn_id,) = _h.unpack_from(buf, off)

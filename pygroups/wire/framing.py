@@ -96,10 +96,9 @@ class FrameBuffer:
         self._version = version
         self._max = max_frame_size
         self.closed = False
+        self._error: MalformedFrame | None = None
 
     def feed(self, data: bytes) -> None:
-        if self.closed:
-            raise MalformedFrame("data after the graceful-close marker")
         self._buf += data
 
     @property
@@ -107,36 +106,51 @@ class FrameBuffer:
         return len(self._buf)
 
     def events(self) -> list[FrameEvent]:
-        """Every complete item in the buffer, in order. Raises MalformedFrame on a bad stream."""
+        """Every complete item in the buffer, in order.
+
+        A bad stream raises MalformedFrame, but only after the items before the bad spot have been
+        returned (they are good, and their owner may act on them): the error is kept and raised by
+        the next call. After the close marker only repeated markers are accepted (Java 5.5 can
+        write two).
+        """
+        if self._error is not None:
+            raise self._error
         out: list[FrameEvent] = []
         buf = self._buf
-        pos = 0
-        while not self.closed:
-            if self._need_preamble:
-                item = self._preamble(buf, pos)
-                if item is None:
+        pos = 0  # bytes of buf consumed by the items in out
+        try:
+            while len(buf) - pos >= 4 or (self._need_preamble and len(buf) > pos):
+                if self._need_preamble:
+                    item = self._preamble(buf, pos)
+                    if item is None:
+                        break
+                    ev, pos = item
+                    out.append(ev)
+                    self._need_preamble = False
+                    continue
+                (n,) = struct.unpack_from(">i", buf, pos)
+                if n == CLOSE_MARKER:
+                    if not self.closed:
+                        out.append(CloseMarker(self._start + pos))
+                    self.closed = True
+                    pos += 4
+                    continue
+                if self.closed:
+                    raise MalformedFrame(f"data after the graceful-close marker at stream offset {self._start + pos}")
+                if n <= 0 or n > self._max:
+                    raise MalformedFrame(f"invalid frame length {n} at stream offset {self._start + pos}")
+                if len(buf) - pos - 4 < n:
                     break
-                ev, pos = item
-                out.append(ev)
-                self._need_preamble = False
-                continue
-            if len(buf) - pos < 4:
-                break
-            (n,) = struct.unpack_from(">i", buf, pos)
-            if n == CLOSE_MARKER:
-                out.append(CloseMarker(self._start + pos))
-                pos += 4
-                self.closed = True
-                break
-            if n <= 0 or n > self._max:
-                raise MalformedFrame(f"invalid frame length {n} at stream offset {self._start + pos}")
-            if len(buf) - pos - 4 < n:
-                break
-            out.append(FramePayload(bytes(buf[pos + 4 : pos + 4 + n]), self._start + pos))
-            pos += 4 + n
-        if pos:
-            del buf[:pos]
-            self._start += pos
+                out.append(FramePayload(bytes(buf[pos + 4 : pos + 4 + n]), self._start + pos))
+                pos += 4 + n
+        except MalformedFrame as e:
+            if not out:
+                raise
+            self._error = e
+        finally:
+            if pos:
+                del buf[:pos]
+                self._start += pos
         return out
 
     def _preamble(self, buf: bytearray, pos: int) -> tuple[Preamble, int] | None:

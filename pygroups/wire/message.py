@@ -144,7 +144,7 @@ class _SeqnoListAdapter(Adapter):  # type: ignore[misc]
 
 
 def _seqno_words(ctx: Any) -> int:
-    n = ((ctx.size - 1) >> 6) + 1  # SeqnoList.readFrom: wordIndex(size - 1) + 1
+    n: int = ((ctx.size - 1) >> 6) + 1  # SeqnoList.readFrom: wordIndex(size - 1) + 1
     if n < 0:
         raise ExplicitError(f"SeqnoList size {ctx.size} is invalid")
     return n
@@ -187,6 +187,7 @@ class _ObjectAdapter(Adapter):  # type: ignore[misc]
             return {"present": 0, "magic": None, "class_name": None, "value": None}
         if isinstance(obj, OpaqueObject):
             return {"present": 1, "magic": obj.magic, "class_name": obj.class_name, "value": obj.data}
+        magic: int | None
         if isinstance(obj, Digest):
             magic = MAGIC_MUTABLE_DIGEST if isinstance(obj, MutableDigest) else MAGIC_DIGEST
         else:

@@ -19,7 +19,6 @@ from construct import (
     ExplicitError,
     Flag,
     GreedyBytes,
-    Prefixed,
     If,
     IfThenElse,
     Int8sb,
@@ -28,22 +27,25 @@ from construct import (
     Int16ub,
     Int32sb,
     Int64sb,
+    Prefixed,
     Struct,
     Switch,
     this,
 )
 from construct.core import stream_read, stream_write
 
+from pygroups.address import UUID as UUIDAddr
 from pygroups.address import (
     Address,
     ExtendedUUID,
     FlagsUUID,
     IpAddress,
+    MillisAddress,
     SiteMaster,
     SiteUUID,
 )
-from pygroups.address import UUID as UUIDAddr
 from pygroups.view import Digest, MergeView, View, ViewId
+
 
 class Fail(Construct):  # type: ignore[misc]
     """construct's Error with a message: the explicit default of every Switch (ARCHITECTURE 2.5)."""
@@ -261,6 +263,7 @@ ADDR_NULL, ADDR_UUID, ADDR_SITE_UUID, ADDR_SITE_MASTER, ADDR_IP = 0x01, 0x02, 0x
 MAGIC_IP_ADDRESS, MAGIC_UUID, MAGIC_EXTENDED_UUID, MAGIC_SITE_UUID, MAGIC_SITE_MASTER, MAGIC_FLAGS_UUID = (
     1, 11, 12, 13, 14, 19
 )
+MAGIC_MILLIS_ADDRESS = 22
 
 
 class _UUIDAdapter(Adapter):  # type: ignore[misc]
@@ -325,7 +328,7 @@ SiteMasterFormat = _ExtendedAdapter(_SiteBody, SiteMaster)
 
 class _IpAdapter(Adapter):  # type: ignore[misc]
     def _decode(self, obj: Any, context: Any, path: str) -> IpAddress:
-        if obj.length == 0:
+        if obj.length <= 0:
             return IpAddress(None, obj.port)
         ip = ipaddress.ip_address(bytes(obj.ip))
         return IpAddress(ip, obj.port, obj.scope or 0)
@@ -345,9 +348,10 @@ def _check_ip_len(n: int) -> int:
 IpAddressFormat = _IpAdapter(
     Struct(
         "length" / Int8sb,
+        # IpAddress.readFrom: a length <= 0 (read as a signed byte) means "no IP".
         "ip"
         / Switch(
-            this.length,
+            lambda ctx: max(ctx.length, 0),
             {0: Computed(None), 4: Bytes(4), 16: Bytes(16)},
             default=Fail("IpAddress length must be 0, 4 or 16"),
         ),
@@ -355,6 +359,18 @@ IpAddressFormat = _IpAdapter(
         "port" / Int16ub,
     )
 )
+
+
+class _MillisAdapter(Adapter):  # type: ignore[misc]
+    def _decode(self, obj: int, context: Any, path: str) -> MillisAddress:
+        return MillisAddress(obj)
+
+    def _encode(self, obj: MillisAddress, context: Any, path: str) -> int:
+        return obj.millis
+
+
+# MillisAddress.writeTo: one i64.
+MillisAddressFormat = _MillisAdapter(Int64sb)
 
 
 def _address_kind(tag: int) -> str:
@@ -379,6 +395,7 @@ _BY_MAGIC = {
     MAGIC_FLAGS_UUID: FlagsUUIDFormat,
     MAGIC_SITE_UUID: SiteUUIDFormat,
     MAGIC_SITE_MASTER: SiteMasterFormat,
+    MAGIC_MILLIS_ADDRESS: MillisAddressFormat,
 }
 
 
@@ -408,6 +425,8 @@ def address_tag(addr: Address) -> tuple[int, int | None]:
         return 0, MAGIC_EXTENDED_UUID
     if cls is FlagsUUID:
         return 0, MAGIC_FLAGS_UUID
+    if cls is MillisAddress:
+        return 0, MAGIC_MILLIS_ADDRESS
     raise ExplicitError(f"no wire form for address class {cls.__name__}")
 
 
@@ -512,9 +531,9 @@ class _MergeViewAdapter(Adapter):  # type: ignore[misc]
     def _decode(self, obj: Any, context: Any, path: str) -> MergeView:
         members = tuple(obj.members or ())
 
-        def resolve(ia: Any) -> Address | None:
+        def resolve(ia: Any) -> Any:  # an Address, or None where Java read a null one
             if ia.index < 0:
-                return ia.addr  # type: ignore[no-any-return]
+                return ia.addr
             if ia.index >= len(members):
                 raise ExplicitError(f"subgroup member index {ia.index} out of range", path=path)
             return members[ia.index]
@@ -526,7 +545,7 @@ class _MergeViewAdapter(Adapter):  # type: ignore[misc]
         return MergeView(obj.view_id, members, subgroups)
 
     def _encode(self, obj: MergeView, context: Any, path: str) -> dict[str, Any]:
-        index = {}
+        index: dict[Address, int] = {}
         for i, m in enumerate(obj.members):
             index.setdefault(m, i)
 

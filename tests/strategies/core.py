@@ -6,7 +6,7 @@ import ipaddress
 
 from hypothesis import strategies as st
 
-from pygroups.address import UUID, ExtendedUUID, FlagsUUID, IpAddress, SiteMaster, SiteUUID
+from pygroups.address import UUID, ExtendedUUID, FlagsUUID, IpAddress, MillisAddress, SiteMaster, SiteUUID
 from pygroups.message import BatchPayload, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag, SeqnoList
 from pygroups.view import Digest, MutableDigest, View, ViewId
@@ -37,7 +37,7 @@ ip_addresses = st.one_of(
     st.builds(IpAddress, ipv6, st.integers(0, 65535), i32),
     st.builds(IpAddress, st.none(), st.integers(0, 65535)),
 )
-addresses = st.one_of(logical_addresses, ip_addresses)
+addresses = st.one_of(logical_addresses, ip_addresses, st.builds(MillisAddress, i64))
 opt_addresses = st.one_of(st.none(), addresses)
 
 view_ids = st.builds(ViewId, opt_addresses, seqno)
@@ -50,7 +50,7 @@ def digests(draw: st.DrawFn, mutable: bool | None = None) -> Digest:
     pairs = []
     for _ in members:
         hd = draw(st.integers(0, 2**62))
-        pairs.append((hd, hd + draw(st.integers(0, 2**62))))
+        pairs.append((hd, hd + draw(st.integers(0, 2**62 - 1))))  # hr stays a Java long
     cls = MutableDigest if (draw(st.booleans()) if mutable is None else mutable) else Digest
     return cls(members, tuple(pairs))
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from construct import If, Int8sb, Int32sb, Struct, this
 
-from pygroups.message import Header
 from pygroups.wire.headers.base import header
+from pygroups.wire.headers.common import JGroupsHeader
 from pygroups.wire.primitives import AsciiString
 
 # TpHeader.writeTo: AsciiString cluster, i8 rtt flag (5.3.8+), i32 index only if the flag is > 0.
@@ -20,7 +20,7 @@ TpHeaderFormat = Struct(
 
 @header(60, "TpHeader", TpHeaderFormat)
 @dataclass(frozen=True, slots=True)
-class TpHeader(Header):
+class TpHeader(JGroupsHeader):
     cluster: str | None
     rtt_flag: int = 0
     rtt_index: int | None = None
