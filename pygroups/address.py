@@ -209,8 +209,9 @@ class IpAddress(Address):
             ip = ipaddress.ip_address(ip)
         if not 0 <= port <= 0xFFFF:
             raise LocalProtocolError(f"port out of range: {port}")
-        if isinstance(ip, ipaddress.IPv4Address):
-            scope_id = 0
+        scope_id = _signed32(scope_id)
+        if isinstance(ip, ipaddress.IPv4Address) or scope_id < 0:
+            scope_id = 0  # Inet6Address.getByAddress ignores a negative scope id
         object.__setattr__(self, "ip", ip)
         object.__setattr__(self, "port", port)
         object.__setattr__(self, "scope_id", _signed32(scope_id))
@@ -300,3 +301,29 @@ class MillisAddress(Address):
 
     def same_kind(self, other: Address) -> bool:
         return isinstance(other, MillisAddress) and self.millis == other.millis
+
+
+def java_equals(a: Address | None, b: Address | None) -> bool:
+    """`a.equals(b)` exactly as Java computes it, asymmetry included.
+
+    Python's `==` on addresses compares the 128 bits (what membership needs); Java's RELAY address
+    classes override equals: a SiteMaster equals any SiteMaster of the same site (all null-site
+    SiteMasters are equal, whatever their bits), a SiteUUID with a site compares the site first,
+    and neither equals a plain UUID, although a plain UUID equals them. The wire writer needs the
+    Java answer, because writeToNoAddrs omits a message's src when `src.equals(list_src)`.
+    """
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, SiteMaster):
+        if not isinstance(b, SiteMaster):
+            return False
+        if a.site is None or b.site is None:
+            return a.site is None and b.site is None
+        return a.site == b.site and a.sort_key() == b.sort_key()
+    if isinstance(a, SiteUUID):
+        if not isinstance(b, SiteUUID):
+            return False
+        if a.site is not None and b.site is not None and a.site != b.site:
+            return False
+        return a.sort_key() == b.sort_key()
+    return a == b

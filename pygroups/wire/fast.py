@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from pygroups.address import UUID, Address
+from pygroups.address import UUID, Address, java_equals
 from pygroups.message import Header, Message, MsgType
 from pygroups.wire.headers.base import HEADER_FORMATS, HEADERS_BY_MAGIC
 from pygroups.wire.headers.nakack import NakAckHeader2
@@ -355,7 +355,7 @@ def encode_message(
     src = msg.src
     if no_addrs:
         write_dest = False
-        write_src = src is not None and src != list_src
+        write_src = src is not None and not java_equals(src, list_src)
     else:
         write_dest = msg.dest is not None
         write_src = src is not None

@@ -19,6 +19,7 @@ from construct import (
     Computed,
     Construct,
     ExplicitError,
+    ExprValidator,
     GreedyBytes,
     If,
     IfThenElse,
@@ -36,7 +37,7 @@ from construct import (
     this,
 )
 
-from pygroups.address import Address
+from pygroups.address import Address, java_equals
 from pygroups.message import BatchPayload, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, OpaqueObject, PrimitiveTag, SeqnoList
 from pygroups.view import Digest, MutableDigest
@@ -104,7 +105,8 @@ PrimitiveFormat = _PrimitiveAdapter(
                 PrimitiveTag.SHORT_OBJ: Int16sb,
                 PrimitiveTag.STRING: JavaString,
                 PrimitiveTag.BYTEARRAY: Prefixed(Int32sb, GreedyBytes),
-                PrimitiveTag.CLASS: Int8sb,
+                # Util.primitiveFromStream: CLASS_TYPES.get(byte) fails on a negative type byte.
+                PrimitiveTag.CLASS: ExprValidator(Int8sb, lambda v, ctx: v >= 0),
             },
             default=Fail("invalid ObjectWrapperPrimitive type"),
         ),
@@ -335,7 +337,7 @@ def raw_to_message(raw: Any, dest: Address | None = None, src: Address | None = 
 def message_to_raw(msg: Message, *, no_addrs_src: Address | None = None, no_addrs: bool = False) -> dict[str, Any]:
     """The raw container for msg: writeTo, or writeToNoAddrs(no_addrs_src) when no_addrs."""
     if no_addrs:
-        write_dest, write_src = False, msg.src is not None and msg.src != no_addrs_src
+        write_dest, write_src = False, msg.src is not None and not java_equals(msg.src, no_addrs_src)
     else:
         write_dest, write_src = msg.dest is not None, msg.src is not None
     payload: Any = msg.payload

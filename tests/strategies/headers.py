@@ -244,7 +244,8 @@ HEADER_STRATEGIES: dict[type[Header], st.SearchStrategy[Header]] = {
     StompHeader: st.builds(
         StompHeader,
         st.sampled_from(list(StompHeader.Type)),
-        st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=3).map(tuple),
+        # Java keeps these in a Map: keys are unique
+        st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=3, unique_by=lambda t: t[0]).map(tuple),
     ),
     CounterHeader: st.builds(CounterHeader),
     Batch2Header: st.builds(Batch2Header),
@@ -252,7 +253,9 @@ HEADER_STRATEGIES: dict[type[Header], st.SearchStrategy[Header]] = {
     MPerfHeader: st.builds(MPerfHeader, _types([1, 2, 4, 6, 7, 8, 9])),
     PerfHeader: st.builds(PerfHeader, i64),
     RTTHeader: st.builds(RTTHeader, i64, i64, i64, i64, i64, i64, i64, i64),
-    InfoHeader: st.builds(InfoHeader, st.lists(st.tuples(names, names), max_size=3).map(tuple)),
+    InfoHeader: st.builds(
+        InfoHeader, st.lists(st.tuples(names, names), max_size=3, unique_by=lambda t: t[0]).map(tuple)
+    ),
     RelayHeader: relay_headers(),
 }
 

@@ -142,3 +142,6 @@ __all__ = [
     "tp",
     "unicast",
 ]
+
+#: Ids whose protocol lives in another jar (external="true"): Java names them only when that jar is loaded.
+EXTERNAL_PROTOCOL_IDS = frozenset({520, 521, 522, 523, 530, 531, 550})

@@ -22,6 +22,8 @@ class JGroupsHeader(Header):
     """Base of the header dataclasses in this package."""
 
     __slots__ = ()
+    #: Fields Java keeps in a HashSet/HashMap: their order (and duplicates) do not survive a Java reader.
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ()
     FORMAT: ClassVar[Construct]  # set by @header: the body declaration wrapped to build/parse the dataclass
 
     def __post_init__(self) -> None:

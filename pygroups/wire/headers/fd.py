@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from construct import Adapter, Array, If, Int8sb, Int16sb, Int32sb, Rebuild, Struct, len_, this
 
@@ -60,6 +60,8 @@ class FdHeader(JGroupsHeader):
 
     Java reads mbrs into a HashSet: order and duplicates carry no meaning.
     """
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ('mbrs',)  # Java reads them into a HashSet
+
 
     class Type(enum.IntEnum):
         SUSPECT = 1

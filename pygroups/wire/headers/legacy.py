@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from construct import Int8sb, Int16sb, Struct
 
@@ -26,6 +27,8 @@ FdSockHeaderFormat = Struct(
 @header(51, "FdHeader", FdSockHeaderFormat)
 @dataclass(frozen=True, slots=True)
 class FdSockHeader(JGroupsHeader):
+
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ('mbrs',)  # Java reads them into a HashSet
     class Type(enum.IntEnum):
         SUSPECT = 10
         UNSUSPECT = 11

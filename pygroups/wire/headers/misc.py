@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from construct import Adapter, Array, Construct, If, Int8sb, Int32sb, Int64sb, Rebuild, Struct, len_, this
 
@@ -65,6 +65,8 @@ StompHeaderFormat = Struct("type" / Int32sb, "headers" / int_counted_pairs(JavaU
 @header(71, "StompHeader", StompHeaderFormat)
 @dataclass(frozen=True, slots=True)
 class StompHeader(JGroupsHeader):
+
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ('headers',)  # Java reads them into a HashMap
     class Type(enum.IntEnum):
         MESSAGE = 0
         ENDPOINT = 1
@@ -160,4 +162,6 @@ InfoHeaderFormat = Struct("info" / int_counted_pairs(BitsString))
 @header(101, "InfoHeader", InfoHeaderFormat)
 @dataclass(frozen=True, slots=True)
 class InfoHeader(JGroupsHeader):
+
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ('info',)  # Java reads them into a HashMap
     info: tuple[tuple[str | None, str | None], ...] = ()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from construct import (
     Adapter,
@@ -133,6 +133,8 @@ RelayHeaderFormat = Struct(
 @dataclass(frozen=True, slots=True)
 class RelayHeader(JGroupsHeader):
     """original_hdrs: (protocol id, header) pairs of the relayed message."""
+    UNORDERED_FIELDS: ClassVar[tuple[str, ...]] = ('sites', 'visited_sites')  # Java reads them into HashSets
+
 
     class Type(enum.IntEnum):
         DATA = 1

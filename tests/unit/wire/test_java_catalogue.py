@@ -29,6 +29,7 @@ from pygroups.wire.primitives import (
     VInt,
     VLong,
 )
+from tests.java_json import java_view
 
 CATALOGUE = Path(__file__).parents[2] / "data" / "java" / "5.5.6" / "catalogue.jsonl"
 ENTRIES = [json.loads(line) for line in CATALOGUE.read_text().splitlines()]
@@ -61,22 +62,6 @@ OBJECT_JSON: dict[str, Any] = {
     "IpAddress": address_json,
     "Digest": digest_json,
 }
-
-
-def java_view(value: Any) -> Any:
-    """pygroups' JSON restricted to what the jar prints: header objects keep only the keys the jar
-    prints (the jar does not render header fields; the byte-exact re-encoding covers them)."""
-    if isinstance(value, list):
-        return [java_view(v) for v in value]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k == "headers" and isinstance(v, dict):
-                out[k] = {name: {f: h[f] for f in ("protocol_id", "magic", "class")} for name, h in v.items()}
-            else:
-                out[k] = java_view(v)
-        return out
-    return value
 
 
 def test_catalogue_covers_every_kind() -> None:
