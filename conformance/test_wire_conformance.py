@@ -113,7 +113,11 @@ def _without_lengths(value: Any) -> Any:
     return value
 
 
-@settings(max_examples=int(os.environ.get("PYGROUPS_CONFORMANCE_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("PYGROUPS_CONFORMANCE_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(frame=frames())
 def test_java_reads_what_pygroups_writes(java_decoder: Any, frame: codec.Frame) -> None:
     msgs = _all_messages(frame.messages)
