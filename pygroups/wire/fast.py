@@ -20,6 +20,7 @@ from pygroups.address import UUID, Address, java_equals
 from pygroups.message import Header, Message, MsgType
 from pygroups.wire.headers.base import HEADER_FORMATS, HEADERS_BY_MAGIC
 from pygroups.wire.headers.nakack import NakAckHeader2
+from pygroups.wire.headers.rpc import RequestCorrelatorHeader
 from pygroups.wire.headers.tp import TpHeader
 from pygroups.wire.headers.unicast import UnicastHeader3
 from pygroups.wire.message import (
@@ -35,6 +36,7 @@ from pygroups.wire.primitives import AddressFormat
 
 _h = struct.Struct(">h")
 _hBH = struct.Struct(">hBH")
+_hBHh = struct.Struct(">hBHh")
 _hh = struct.Struct(">hh")
 _i = struct.Struct(">i")
 _qq = struct.Struct(">qq")
@@ -221,12 +223,43 @@ def _encode_unicast3(hdr: Any, out: bytearray) -> None:
         out += UnicastHeader3.FORMAT.build(hdr)  # type: ignore[attr-defined]
 
 
+_RPC_TYPES = {t.value: t for t in RequestCorrelatorHeader.Type}
+
+
+def _decode_rpc(buf: bytes, off: int) -> tuple[Header, int]:
+    """RequestCorrelator.Header (RpcDispatcher; Infinispan puts one on every command)."""
+    t = buf[off]
+    rtype = _RPC_TYPES.get(t)
+    if rtype is None:
+        return _spec_parse(RequestCorrelatorHeader.FORMAT, buf, off)  # type: ignore[attr-defined]
+    n = buf[off + 1]
+    if 0 < n < 8:
+        end = off + 2 + n
+        req_id, off = int.from_bytes(buf[off + 2 : end], "little"), end
+    else:
+        req_id, off = _decode_vlong(buf, off + 1)
+    (corr_id,) = _h.unpack_from(buf, off)
+    hdr = _new(RequestCorrelatorHeader)
+    _set(hdr, "type", rtype)
+    _set(hdr, "req_id", req_id)
+    _set(hdr, "corr_id", corr_id)
+    return hdr, off + 2
+
+
+def _encode_rpc(hdr: Any, out: bytearray) -> None:
+    out.append(hdr.type & 0xFF)
+    _encode_vlong(hdr.req_id, out)
+    out += _h.pack(hdr.corr_id)
+
+
 FAST_HEADER_DECODERS: dict[int, Callable[[bytes, int], tuple[Header, int]]] = {
+    RequestCorrelatorHeader.MAGIC: _decode_rpc,
     TpHeader.MAGIC: _decode_tp,
     NakAckHeader2.MAGIC: _decode_nakack2,
     UnicastHeader3.MAGIC: _decode_unicast3,
 }
 FAST_HEADER_ENCODERS: dict[int, Callable[[Any, bytearray], None]] = {
+    RequestCorrelatorHeader.MAGIC: _encode_rpc,
     TpHeader.MAGIC: _encode_tp,
     NakAckHeader2.MAGIC: _encode_nakack2,
     UnicastHeader3.MAGIC: _encode_unicast3,
@@ -279,18 +312,21 @@ def decode_message(
     buf: bytes, off: int, dest: Address | None = None, src: Address | None = None
 ) -> tuple[Message, int]:
     """i16 type + message body at off; dest/src are the defaults inherited from a list."""
-    mtype, leading, flags = _hBH.unpack_from(buf, off)
+    mtype, leading, flags, count = _hBHh.unpack_from(buf, off)
     if mtype < 0 or mtype > 7 or mtype == 5 or mtype == 7:  # composite/batch nest: use the spec
         raw, end = _spec_parse(RawMessageFormat, buf, off)
         return raw_to_message(raw, dest, src), end
-    off += 5
-    if leading & DEST_SET:
-        dest, off = decode_address(buf, off)
-    if leading & SRC_SET:
-        src, off = decode_address(buf, off)
+    if leading & (DEST_SET | SRC_SET):
+        off += 5
+        if leading & DEST_SET:
+            dest, off = decode_address(buf, off)
+        if leading & SRC_SET:
+            src, off = decode_address(buf, off)
+        (count,) = _h.unpack_from(buf, off)
+        off += 2
+    else:
+        off += 7
     # headers (inlined decode_headers: this is the per-message hot loop)
-    (count,) = _h.unpack_from(buf, off)
-    off += 2
     if count < 0:
         raise ValueError("negative header count")
     headers: dict[int, Header] = {}
