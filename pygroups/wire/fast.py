@@ -332,27 +332,25 @@ def decode_message(
     headers: dict[int, Header] = {}
     for _ in range(count):
         pid, magic = _hh.unpack_from(buf, off)
+        off += 4
         if magic == 60:  # TpHeader, on every message: inlined cache lookup
-            (n,) = _h.unpack_from(buf, off + 4)
-            end = off + 7 + n
-            tp = _TP_CACHE.get(buf[off + 4 : end]) if n >= 0 else None
+            (n,) = _h.unpack_from(buf, off)
+            end = off + 3 + n
+            tp = _TP_CACHE.get(buf[off:end]) if n >= 0 else None
             if tp is not None:
-                if pid in headers:
-                    raise ValueError(f"header id {pid} appears twice")
                 headers[pid] = tp
                 off = end
                 continue
         dec = _FAST_DEC.get(magic)
         if dec is not None:
-            hdr, off = dec(buf, off + 4)
+            headers[pid], off = dec(buf, off)
         else:
             fmt = HEADER_FORMATS.get(magic)
             if fmt is None:
                 raise KeyError(f"unknown header magic {magic}")
-            hdr, off = _spec_parse(fmt, buf, off + 4)
-        if pid in headers:
-            raise ValueError(f"header id {pid} appears twice")
-        headers[pid] = hdr
+            headers[pid], off = _spec_parse(fmt, buf, off)
+    if len(headers) != count:
+        raise ValueError("a header id appears twice")
     payload: Any
     if mtype == 0:
         (n,) = _i.unpack_from(buf, off)
