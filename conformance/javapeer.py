@@ -497,3 +497,25 @@ class JavaNode:
 
 
 _command_ids = itertools.count(1)
+
+
+def check_configs(
+    files: Sequence[str | Path], properties: dict[str, str] | None = None, timeout: float = 120.0
+) -> list[dict[str, Any]]:
+    """Let JGroups build (not connect) a JChannel from each XML file, with ``-Dkey=value`` properties.
+
+    One ``{"file", "ok", "protocols" | "error"}`` per file; a file JGroups refuses is a result, not an error.
+    """
+    build()
+    jvm = [f"-D{k}={v}" for k, v in (properties or {}).items()]
+    cmd = java_command("config", *map(str, files), jvm_args=jvm)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise JavaPeerTimeout(f"Java peer 'config' did not finish within {timeout:.0f}s") from None
+    if proc.returncode not in (0, 1):
+        raise JavaPeerError(f"Java peer 'config' exited with {proc.returncode}\n--- stderr ---\n{_tail(proc.stderr)}")
+    try:
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    except ValueError as e:
+        raise JavaPeerError(f"Java peer 'config' printed something that is not JSON: {e}") from None

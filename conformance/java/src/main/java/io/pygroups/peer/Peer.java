@@ -29,7 +29,7 @@ public final class Peer {
         PrintStream json=new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
         System.setOut(System.err);
         if(args.length == 0) {
-            System.err.println("usage: Peer catalogue | decode | node --config FILE --name NAME [--cluster NAME] | bench | version");
+            System.err.println("usage: Peer catalogue | decode | node --config FILE --name NAME [--cluster NAME] | bench | config FILE... | version");
             System.exit(2);
         }
         List<String> problems=Canon.checkFlagTable();
@@ -43,6 +43,7 @@ public final class Peer {
             case "decode" -> decode(json);
             case "node" -> Node.run(rest, json);
             case "bench" -> Bench.run(rest, json);
+            case "config" -> config(rest, json);
             case "version" -> {
                 json.println(Json.write(Json.obj("jgroups", Version.printVersion(), "version_short", (int)Version.version,
                                                  "flag_table_problems", problems)));
@@ -56,6 +57,33 @@ public final class Peer {
         };
         json.flush();
         System.exit(rc);
+    }
+
+    /** Builds (but does not connect) a JChannel from each XML file: JGroups parses the file, creates every
+     *  protocol, sets its attributes and initialises the stack, so an attribute or protocol JGroups would
+     *  refuse fails here. One JSON line per file. */
+    static int config(String[] files, PrintStream out) {
+        int rc=0;
+        for(String file: files) {
+            Map<String,Object> m=new LinkedHashMap<>();
+            m.put("file", file);
+            try(org.jgroups.JChannel ch=new org.jgroups.JChannel(file)) {
+                List<Object> names=new java.util.ArrayList<>();
+                for(org.jgroups.stack.Protocol p: ch.getProtocolStack().getProtocols())
+                    names.add(p.getName());
+                java.util.Collections.reverse(names); // bottom (transport) first, as in the XML
+                m.put("ok", true);
+                m.put("protocols", names);
+            }
+            catch(Throwable t) {
+                rc=1;
+                m.put("ok", false);
+                m.put("error", t.getClass().getName() + ": " + t.getMessage());
+            }
+            out.println(Json.write(m));
+            out.flush();
+        }
+        return rc;
     }
 
     static int catalogue(PrintStream out) throws Exception {
