@@ -309,10 +309,23 @@ _FAST_DEC = FAST_HEADER_DECODERS
 
 
 def decode_message(
-    buf: bytes, off: int, dest: Address | None = None, src: Address | None = None
+    buf: bytes,
+    off: int,
+    dest: Address | None = None,
+    src: Address | None = None,
+    *,
+    # globals bound as locals: this function runs once per message received
+    _prefix: Callable[[bytes, int], tuple[int, int, int, int]] = _hBHh.unpack_from,
+    _pid_magic: Callable[[bytes, int], tuple[int, int]] = _hh.unpack_from,
+    _short: Callable[[bytes, int], tuple[int]] = _h.unpack_from,
+    _int: Callable[[bytes, int], tuple[int]] = _i.unpack_from,
+    _tp_get: Callable[[bytes], TpHeader | None] = _TP_CACHE.get,
+    _dec_get: Callable[[int], Any] = _FAST_DEC.get,
+    _types: tuple[MsgType, ...] = _MSG_TYPES,
+    _new_msg: Callable[[type[Message]], Message] = object.__new__,
 ) -> tuple[Message, int]:
     """i16 type + message body at off; dest/src are the defaults inherited from a list."""
-    mtype, leading, flags, count = _hBHh.unpack_from(buf, off)
+    mtype, leading, flags, count = _prefix(buf, off)
     if mtype < 0 or mtype > 7 or mtype == 5 or mtype == 7:  # composite/batch nest: use the spec
         raw, end = _spec_parse(RawMessageFormat, buf, off)
         return raw_to_message(raw, dest, src), end
@@ -322,7 +335,7 @@ def decode_message(
             dest, off = decode_address(buf, off)
         if leading & SRC_SET:
             src, off = decode_address(buf, off)
-        (count,) = _h.unpack_from(buf, off)
+        (count,) = _short(buf, off)
         off += 2
     else:
         off += 7
@@ -331,17 +344,17 @@ def decode_message(
         raise ValueError("negative header count")
     headers: dict[int, Header] = {}
     for _ in range(count):
-        pid, magic = _hh.unpack_from(buf, off)
+        pid, magic = _pid_magic(buf, off)
         off += 4
         if magic == 60:  # TpHeader, on every message: inlined cache lookup
-            (n,) = _h.unpack_from(buf, off)
+            (n,) = _short(buf, off)
             end = off + 3 + n
-            tp = _TP_CACHE.get(buf[off:end]) if n >= 0 else None
+            tp = _tp_get(buf[off:end]) if n >= 0 else None
             if tp is not None:
                 headers[pid] = tp
                 off = end
                 continue
-        dec = _FAST_DEC.get(magic)
+        dec = _dec_get(magic)
         if dec is not None:
             headers[pid], off = dec(buf, off)
         else:
@@ -353,7 +366,7 @@ def decode_message(
         raise ValueError("a header id appears twice")
     payload: Any
     if mtype == 0:
-        (n,) = _i.unpack_from(buf, off)
+        (n,) = _int(buf, off)
         off += 4
         if n < 0:
             payload = None
@@ -366,9 +379,9 @@ def decode_message(
     elif mtype == 2:
         payload = None
     else:
-        payload, off = _spec_parse(PAYLOAD_FORMATS[_MSG_TYPES[mtype]], buf, off)
-    msg = _new(Message)
-    msg.type = _MSG_TYPES[mtype]
+        payload, off = _spec_parse(PAYLOAD_FORMATS[_types[mtype]], buf, off)
+    msg = _new_msg(Message)
+    msg.type = _types[mtype]
     msg.dest = dest
     msg.src = src
     msg.flags = flags
