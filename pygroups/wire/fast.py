@@ -144,7 +144,15 @@ _NAK_SEQNO_TYPES = (1, 3, 4)  # MSG, XMIT_RSP, HIGHEST_SEQNO carry a seqno
 
 
 _new = object.__new__
-_set = object.__setattr__
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[object, object], None], ...]:
+    """The slot descriptors' own setters: they fill a frozen header without its __init__ (and without
+    the frozen __setattr__ check). Only for objects this module has just created."""
+    return tuple(cls.__dict__[n].__set__ for n in names)
+
+
+_NAK_SET_TYPE, _NAK_SET_SEQNO, _NAK_SET_SENDER = _slot_setters(NakAckHeader2, "type", "seqno", "sender")
 _NAK_TYPES = {t.value: t for t in NakAckHeader2.Type}
 
 
@@ -164,9 +172,9 @@ def _decode_nakack2(buf: bytes, off: int) -> tuple[Header, int]:
         seqno, off = _decode_vlong(buf, off + 1)
     # Bypass the dataclass __init__ (and its enum conversion): this runs once per data message.
     hdr = _new(NakAckHeader2)
-    _set(hdr, "type", _NAK_TYPES[t])
-    _set(hdr, "seqno", seqno)
-    _set(hdr, "sender", None)
+    _NAK_SET_TYPE(hdr, _NAK_TYPES[t])
+    _NAK_SET_SEQNO(hdr, seqno)
+    _NAK_SET_SENDER(hdr, None)
     return hdr, off
 
 
@@ -179,6 +187,7 @@ def _encode_nakack2(hdr: Any, out: bytearray) -> None:
 
 
 _UNI_DATA = UnicastHeader3.Type(0)  # type: ignore[attr-defined]
+_UNI_SET = _slot_setters(UnicastHeader3, "type", "seqno", "conn_id", "first", "timestamp")
 
 
 def _decode_unicast3(buf: bytes, off: int) -> tuple[Header, int]:
@@ -187,11 +196,11 @@ def _decode_unicast3(buf: bytes, off: int) -> tuple[Header, int]:
         seqno, off = _decode_vlong(buf, off + 1)
         (conn_id,) = _h.unpack_from(buf, off)
         hdr = _new(UnicastHeader3)
-        _set(hdr, "type", _UNI_DATA)
-        _set(hdr, "seqno", seqno)
-        _set(hdr, "conn_id", conn_id)
-        _set(hdr, "first", buf[off + 2] != 0)
-        _set(hdr, "timestamp", None)
+        _UNI_SET[0](hdr, _UNI_DATA)
+        _UNI_SET[1](hdr, seqno)
+        _UNI_SET[2](hdr, conn_id)
+        _UNI_SET[3](hdr, buf[off + 2] != 0)
+        _UNI_SET[4](hdr, None)
         return hdr, off + 3
     if t == 1:  # ACK: seqno, conn_id, timestamp
         seqno, off = _decode_vlong(buf, off + 1)
@@ -224,6 +233,7 @@ def _encode_unicast3(hdr: Any, out: bytearray) -> None:
 
 
 _RPC_TYPES = {t.value: t for t in RequestCorrelatorHeader.Type}
+_RPC_SET_TYPE, _RPC_SET_REQ_ID, _RPC_SET_CORR_ID = _slot_setters(RequestCorrelatorHeader, "type", "req_id", "corr_id")
 
 
 def _decode_rpc(buf: bytes, off: int) -> tuple[Header, int]:
@@ -240,9 +250,9 @@ def _decode_rpc(buf: bytes, off: int) -> tuple[Header, int]:
         req_id, off = _decode_vlong(buf, off + 1)
     (corr_id,) = _h.unpack_from(buf, off)
     hdr = _new(RequestCorrelatorHeader)
-    _set(hdr, "type", rtype)
-    _set(hdr, "req_id", req_id)
-    _set(hdr, "corr_id", corr_id)
+    _RPC_SET_TYPE(hdr, rtype)
+    _RPC_SET_REQ_ID(hdr, req_id)
+    _RPC_SET_CORR_ID(hdr, corr_id)
     return hdr, off + 2
 
 
@@ -322,7 +332,11 @@ def decode_message(
     _tp_get: Callable[[bytes], TpHeader | None] = _TP_CACHE.get,
     _dec_get: Callable[[int], Any] = _FAST_DEC.get,
     _types: tuple[MsgType, ...] = _MSG_TYPES,
-    _new_msg: Callable[[type[Message]], Message] = object.__new__,
+    _new_msg: Callable[[type[Any]], Any] = object.__new__,
+    _nak_type: Callable[[object, object], None] = _NAK_SET_TYPE,
+    _nak_seqno: Callable[[object, object], None] = _NAK_SET_SEQNO,
+    _nak_sender: Callable[[object, object], None] = _NAK_SET_SENDER,
+    _nak_msg: object = NakAckHeader2.Type.MSG,  # type: ignore[attr-defined]
 ) -> tuple[Message, int]:
     """i16 type + message body at off; dest/src are the defaults inherited from a list."""
     mtype, leading, flags, count = _prefix(buf, off)
@@ -354,6 +368,17 @@ def decode_message(
                 headers[pid] = tp
                 off = end
                 continue
+        elif magic == 78 and buf[off] == 1 and 0 < buf[off + 1] < 8:  # NAKACK2 MSG, on every multicast
+            end = off + 2 + buf[off + 1]
+            if end > len(buf):
+                raise IndexError("truncated seqno")
+            hdr = _new_msg(NakAckHeader2)
+            _nak_type(hdr, _nak_msg)
+            _nak_seqno(hdr, int.from_bytes(buf[off + 2 : end], "little"))
+            _nak_sender(hdr, None)
+            headers[pid] = hdr
+            off = end
+            continue
         dec = _dec_get(magic)
         if dec is not None:
             headers[pid], off = dec(buf, off)
