@@ -18,7 +18,7 @@ from typing import Any
 
 from pygroups.address import UUID, Address, java_equals
 from pygroups.message import Header, Message, MsgType
-from pygroups.wire.headers.base import HEADER_FORMATS, HEADERS_BY_MAGIC
+from pygroups.wire.headers.base import HEADER_FORMATS
 from pygroups.wire.headers.nakack import NakAckHeader2
 from pygroups.wire.headers.rpc import RequestCorrelatorHeader
 from pygroups.wire.headers.tp import TpHeader
@@ -276,29 +276,6 @@ FAST_HEADER_ENCODERS: dict[int, Callable[[Any, bytearray], None]] = {
 }
 
 
-def decode_headers(buf: bytes, off: int) -> tuple[dict[int, Header], int]:
-    (count,) = _h.unpack_from(buf, off)
-    off += 2
-    if count < 0:
-        raise ValueError("negative header count")
-    headers: dict[int, Header] = {}
-    for _ in range(count):
-        pid, magic = _hh.unpack_from(buf, off)
-        off += 4
-        dec = FAST_HEADER_DECODERS.get(magic)
-        if dec is not None:
-            hdr, off = dec(buf, off)
-        else:
-            fmt = HEADER_FORMATS.get(magic)
-            if fmt is None:
-                raise KeyError(f"unknown header magic {magic}")
-            hdr, off = _spec_parse(fmt, buf, off)
-        if pid in headers:
-            raise ValueError(f"header id {pid} appears twice")
-        headers[pid] = hdr
-    return headers, off
-
-
 def encode_headers(headers: dict[int, Header], out: bytearray) -> None:
     out += _h.pack(len(headers))
     for pid, hdr in headers.items():
@@ -483,5 +460,3 @@ def decode_frame_fields(buf: bytes) -> tuple[int, int, Address | None, Address |
         raise ValueError(f"{len(buf) - off} trailing bytes after the frame")
     return version, flags, dest, src, cluster, msgs
 
-
-_ = (HEADERS_BY_MAGIC,)

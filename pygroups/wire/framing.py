@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from construct import Const, Int16sb, Int16ub, Rebuild, Struct, this
+from construct import Const, Int16sb, Int16ub, Rebuild, Struct
 
 from pygroups.address import IpAddress
 from pygroups.errors import MalformedFrame
@@ -41,10 +41,6 @@ PreambleFormat = Struct(
 def encode_preamble(addr: IpAddress, version: WireVersion = DEFAULT_VERSION) -> bytes:
     v = version.short
     return bytes(PreambleFormat.build({"version": v - 0x10000 if v >= 0x8000 else v, "addr": addr}))
-
-
-def encode_frame_header(length: int) -> bytes:
-    return struct.pack(">i", length)
 
 
 def frame(payload: bytes) -> bytes:
@@ -173,5 +169,3 @@ class FrameBuffer:
         addr = IpAddressFormat.parse(bytes(buf[pos + 8 : pos + size]))
         return Preamble(version, addr, self._start + pos), pos + size
 
-
-_ = this

@@ -385,5 +385,3 @@ FrameFormat = Struct(
     "flags" / Int8ub,
     "body" / IfThenElse(this.flags & TP_LIST, ListBodyFormat, RawMessageFormat),
 )
-
-_ = (Int16ub, Int8sb)

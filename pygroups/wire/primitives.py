@@ -340,10 +340,6 @@ class _IpAdapter(Adapter):  # type: ignore[misc]
         return {"length": len(packed), "ip": packed, "scope": obj.scope_id, "port": obj.port}
 
 
-def _check_ip_len(n: int) -> int:
-    return n
-
-
 # IpAddress.writeTo: u8 len (0, 4 or 16), address, [i32 scope id if 16], u16 port.
 IpAddressFormat = _IpAdapter(
     Struct(
@@ -622,4 +618,3 @@ __all__ = [
     "ViewIdFormat",
     "optional",
 ]
-_ = (Int16ub, _check_ip_len)
