@@ -21,7 +21,6 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "java" / "5.5.6"
 PCAP = DATA / "tcp-3node.pcap"
 NODES = DATA / "tcp-3node.nodes.json"
 
-pytestmark = pytest.mark.skipif(not PCAP.exists(), reason="Java capture not recorded yet")
 
 
 @pytest.fixture(scope="module")
