@@ -19,8 +19,6 @@ Environment:
 * ``PYGROUPS_JAVA``      java executable to use instead of the one on PATH
 """
 
-# ruff: noqa: TID251 -- this harness drives real processes against wall-clock deadlines; the injected-clock
-# rule is for the sans-IO pygroups core.
 
 from __future__ import annotations
 

@@ -20,8 +20,6 @@ Needs root (ip netns, tcpdump), java, mvn and tcpdump (``apt-get install -y tcpd
     python3 conformance/record_capture.py --catalogue-only # only catalogue.jsonl (+ README line)
 """
 
-# ruff: noqa: TID251 -- this harness drives real processes against wall-clock deadlines; the injected-clock
-# rule is for the sans-IO pygroups core.
 
 from __future__ import annotations
 
