@@ -16,6 +16,7 @@ import os
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from pygroups.message import Message, MsgType
@@ -138,3 +139,46 @@ def test_java_reads_what_pygroups_writes(java_decoder: Any, frame: codec.Frame) 
     if all(_java_writes_back_unchanged(m) for m in frame.messages):
         assert answer["reencoded"] == data.hex(), "JGroups writes the content back differently"
 
+
+
+# ---------------------------------------------------------------- modified UTF-8, as DataInput.readUTF reads it
+
+TRICKY_UTF = {
+    "ascii": b"demo",
+    "nul-as-c080": b"a\xc0\x80b",
+    "raw-nul": b"a\x00b",
+    "two-byte": b"h\xc3\xa9",
+    "overlong-2": b"\xc1\x81",
+    "overlong-3": b"\xe0\x80\x80",
+    "surrogate-pair": b"\xed\xa0\xbd\xed\xb8\x80",
+    "lone-surrogate": b"\xed\xa0\x80",
+    "four-byte": b"\xf0\x9f\x98\x80",
+    "bare-continuation": b"\x80",
+    "truncated-2": b"\xc3",
+    "bad-continuation": b"\xe2\x28\xa1",
+}
+
+
+@pytest.mark.parametrize("raw", list(TRICKY_UTF.values()), ids=list(TRICKY_UTF))
+def test_modified_utf8_is_read_as_java_reads_it(java_decoder: Any, raw: bytes) -> None:
+    """A discovery request whose cluster name (Bits.writeString: presence + writeUTF) holds `raw`: pygroups
+    accepts exactly what JGroups accepts and writes back exactly what JGroups writes back."""
+    from pygroups.address import UUID, IpAddress
+    from pygroups.errors import MalformedMessage
+    from pygroups.wire.headers.ping import PingHeader
+    from pygroups.wire.headers.tp import TpHeader
+
+    msg = Message(MsgType.BYTES, dest=IpAddress("127.0.0.1", 7800), src=UUID(1, 2),
+                  headers={9: PingHeader(PingHeader.Type.GET_MBRS_REQ, "Q", True), 57: TpHeader("demo")})
+    template = codec.encode_single(msg)
+    marker = b"\x01\x00\x01Q"  # presence, u16 length 1, "Q"
+    assert template.count(marker) == 1
+    data = template.replace(marker, b"\x01" + len(raw).to_bytes(2, "big") + raw)
+    java = java_decoder.decode("frame", data)
+    try:
+        ours = codec.encode_frame(codec.decode_frame(data))
+    except MalformedMessage:
+        ours = None
+    assert (ours is not None) == java["ok"], f"JGroups {'accepts' if java['ok'] else 'refuses'} {raw.hex()}"
+    if ours is not None:
+        assert ours.hex() == java["reencoded"]

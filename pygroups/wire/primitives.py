@@ -175,8 +175,40 @@ def encode_modified_utf8(s: str) -> bytes:
 
 
 def decode_modified_utf8(b: bytes) -> str:
-    s = b.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
-    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    """DataInput.readUTF's decoding, exactly: Java takes 1-, 2- and 3-byte forms (overlong ones too, and
+    lone surrogates) and refuses 4-byte forms. Raises UnicodeError where Java throws."""
+    if any(x >= 0xF0 for x in b):
+        raise UnicodeError("4-byte sequences are not modified UTF-8")
+    try:
+        s = b.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        s = _decode_java_utf_slowly(b)  # overlong forms Python's codec refuses
+    # surrogate pairs (each written as 3 bytes) become one character; lone surrogates stay, as in Java
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _decode_java_utf_slowly(b: bytes) -> str:
+    units = []
+    i, n = 0, len(b)
+    while i < n:
+        c = b[i]
+        kind = c >> 4
+        if kind < 8:
+            units.append(c)
+            i += 1
+        elif kind in (12, 13):
+            if i + 2 > n or b[i + 1] & 0xC0 != 0x80:
+                raise UnicodeError(f"malformed 2-byte sequence at {i}")
+            units.append(((c & 0x1F) << 6) | (b[i + 1] & 0x3F))
+            i += 2
+        elif kind == 14:
+            if i + 3 > n or b[i + 1] & 0xC0 != 0x80 or b[i + 2] & 0xC0 != 0x80:
+                raise UnicodeError(f"malformed 3-byte sequence at {i}")
+            units.append(((c & 0x0F) << 12) | ((b[i + 1] & 0x3F) << 6) | (b[i + 2] & 0x3F))
+            i += 3
+        else:
+            raise UnicodeError(f"byte 0x{c:02x} at {i} starts no modified UTF-8 sequence")
+    return "".join(map(chr, units))
 
 
 class _JavaUTF(Construct):  # type: ignore[misc]

@@ -99,3 +99,24 @@ def test_merge_view_with_foreign_subgroup_creator() -> None:
 def test_digest_with_members() -> None:
     d = Digest((A, IpAddress("127.0.0.1", 7800)), ((1, 2), (3, 3)))
     assert DigestFormat.parse(DigestFormat.build(d)) == d
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"\xc1\x81", "A"),  # overlong 2-byte form: Java's readUTF accepts it
+        (b"\xe0\x80\x80", "\x00"),  # overlong 3-byte NUL
+        (b"\xed\xa0\x80", "\ud800"),  # a lone surrogate stays one
+        (b"\xed\xa0\xbd\xed\xb8\x80", "\U0001f600"),  # a surrogate pair is one character
+        (b"a\x00b", "a\x00b"),  # a raw NUL byte is read too
+    ],
+)
+def test_modified_utf8_reads_what_java_reads(raw: bytes, text: str) -> None:
+    # the same cases are checked against the jar in conformance/test_wire_conformance.py
+    assert JavaUTF.parse(len(raw).to_bytes(2, "big") + raw) == text
+
+
+@pytest.mark.parametrize("raw", [b"\xf0\x9f\x98\x80", b"\x80", b"\xc3", b"\xe2\x28\xa1"])
+def test_modified_utf8_refuses_what_java_refuses(raw: bytes) -> None:
+    with pytest.raises(ConstructError):
+        JavaUTF.parse(len(raw).to_bytes(2, "big") + raw)
