@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from pygroups.address import Address, IpAddress
 from pygroups.errors import LocalProtocolError
 from pygroups.view import Digest, View
+from pygroups.wire.headers.ping import PingData
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -232,3 +233,26 @@ class RemoveAddress(Event):
     """REMOVE_ADDRESS: forget ``addr`` in the transport's caches (it left or crashed)."""
 
     addr: Address
+
+
+# --- discovery ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryResponse(Event):
+    """The answer to `FindInitialMembers` / `FindMembers` with the same ``request_id``, travelling up.
+
+    ``responses`` are the PingData collected (one per responder, latest wins), in arrival order.
+    """
+
+    request_id: int
+    responses: tuple[PingData, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindMembersAsync(Event):
+    """FIND_MBRS_ASYNC: the transport lacks physical addresses for ``members``; discovery asks around
+    (travels up from the transport). Answers arrive as `AddPhysicalAddress` sent down by discovery."""
+
+    members: tuple[Address, ...]
+

@@ -185,6 +185,10 @@ class Layer:
         """Queue an I/O command; an `IoRequest`'s result comes back to this layer's `on_io_result`."""
         self.stack.emit(cmd, reply_to=self)
 
+    def backlog(self) -> int:
+        """How many sent messages this layer holds back (flow control); see `ProtocolStack.backlog`."""
+        return 0
+
     def statistics(self) -> Mapping[str, int | float]:
         """A frozen snapshot of this layer's counters; layers add their gauges by overriding."""
         return MappingProxyType(dict(self.counters))

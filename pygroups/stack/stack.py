@@ -94,6 +94,9 @@ class ProtocolStack:
         self.rng = rng
         self.local_addr: Address | None = None
         self.cluster: str | None = None
+        # JGroups NameCache, per stack: logical address -> logical name (discovery and the
+        # channel fill it; views and logs print through it). Includes our own name once connected.
+        self.logical_names: dict[Address, str] = {}
         self._io: list[IoCommand] = []
         self._events: deque[AppEvent] = deque()
         self._pending_requests: dict[int, Layer] = {}
@@ -136,18 +139,37 @@ class ProtocolStack:
         """Ask the stack from the top (the way JChannel sends a query down)."""
         return self._top.down_layer.query_down(q)
 
+    @property
+    def logical_name(self) -> str | None:
+        """This member's logical name (set by `connect`)."""
+        return None if self.local_addr is None else self.logical_names.get(self.local_addr)
+
+    def name_of(self, addr: Address | None) -> str:
+        """How JGroups prints an address: its logical name when known, else the address itself."""
+        if addr is None:
+            return "null"
+        return self.logical_names.get(addr) or str(addr)
+
+    def backlog(self) -> int:
+        """Messages accepted by `send` but held back inside the stack (flow control out of credits).
+
+        A driver applies backpressure while this is above zero (Java's sender thread would block)."""
+        return sum(layer.backlog() for layer in self.layers)
+
     def statistics(self) -> dict[str, Mapping[str, int | float]]:
         return {layer.name: layer.statistics() for layer in self.layers}
 
     # --- inputs ---------------------------------------------------------------------------------------
 
-    def connect(self, cluster: str, *, local_addr: Address | None = None) -> None:
-        """Join ``cluster``: set the local address (a fresh UUID from ``rng`` unless given), start
-        the layers bottom to top, then send CONNECT down. Membership arrives later as views."""
+    def connect(self, cluster: str, *, local_addr: Address | None = None, name: str | None = None) -> None:
+        """Join ``cluster``: set the local address (a fresh UUID from ``rng`` unless given) and
+        logical ``name`` (JChannel.name; default: the address string), start the layers bottom to
+        top, then send CONNECT down. Membership arrives later as views."""
         if self.cluster is not None:
             raise LocalProtocolError(f"already connected to {self.cluster!r}")
         with self._input():
             self.local_addr = local_addr if local_addr is not None else UUID.random(self.rng)
+            self.logical_names[self.local_addr] = name if name is not None else str(self.local_addr)
             top = self._top.down_layer
             top.down(SetLocalAddress(self.local_addr))
             for layer in self.layers:

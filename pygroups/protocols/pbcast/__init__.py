@@ -1,0 +1,1 @@
+"""pbcast: NAKACK2, STABLE, GMS (org.jgroups.protocols.pbcast)."""
