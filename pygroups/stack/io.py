@@ -35,11 +35,25 @@ class IoCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class SocketOptions:
+    """Socket settings from the transport's XML (TCP ``tcp_nodelay``, ``recv_buf_size``, ...); 0 = OS default."""
+
+    tcp_nodelay: bool = True
+    recv_buf_size: int = 0
+    send_buf_size: int = 0
+    linger: int = -1
+
+
+@dataclass(frozen=True, slots=True)
 class OpenConnection(IoCommand):
-    """Open a stream connection to ``peer``; the driver reports back under ``conn_id``."""
+    """Open a stream connection to ``peer`` (giving up after ``timeout_ms``, 0 = OS default) from
+    ``local`` (the bind address, port 0) with ``options``; the driver reports back under ``conn_id``."""
 
     conn_id: ConnId
     peer: IpAddress
+    timeout_ms: int = 0
+    local: IpAddress | None = None
+    options: SocketOptions = SocketOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +81,13 @@ class IoRequest(IoCommand):
 
 @dataclass(frozen=True, slots=True)
 class Listen(IoRequest):
-    """Accept connections on ``addr`` (port 0 = any); answered by `Listening` or `IoFailed`."""
+    """Accept connections on ``addr`` (port 0 = any), trying ports up to ``addr.port + port_range``
+    (JGroups bind_port/port_range); answered by `Listening` or `IoFailed`. Accepted connections
+    get ``options`` and are reported with ``on_connection_opened`` under a fresh `ConnId`."""
 
     addr: IpAddress
+    port_range: int = 0
+    options: SocketOptions = SocketOptions()
 
 
 # --- results (driver -> stack) -----------------------------------------------------------------------

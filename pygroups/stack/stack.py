@@ -4,7 +4,8 @@ Rules of this module:
 
 1. Inputs are the public methods ``connect``, ``disconnect``, ``send``, ``on_connection_opened``,
    ``on_bytes``, ``on_connection_closed``, ``on_io_result``, ``handle_timers`` and ``run_input``.
-   Each runs to completion, sees one frozen ``clock.now_ns()``, and may not be re-entered.
+   Each runs to completion, sees one frozen ``clock.now_ns()``, and may not be re-entered; work a
+   layer defers with ``call_soon`` runs at the end of the same input.
 2. Outputs are pulled by the driver: ``take_io()`` (I/O commands, drained), ``next_event()``
    (application events) and ``next_deadline_ns()`` (when to call ``handle_timers`` next).
 3. ``layers[0]`` is the transport (XML order: bottom first). Sentinels sit below the bottom (it
@@ -103,6 +104,7 @@ class ProtocolStack:
         self._last_conn_id = 0
         self._last_request_id = 0
         self._in_input = False
+        self._soon: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self.stale_io_results = 0
         self._bottom = _Bottom()
         self._top = _Top(self._events)
@@ -256,6 +258,14 @@ class ProtocolStack:
             self._pending_requests[cmd.request_id] = reply_to
         self._io.append(cmd)
 
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run ``fn(*args)`` once the current handler chain has returned, still inside this input
+        (same frozen time), after anything queued earlier. This is how a layer avoids re-entering
+        its neighbours: the transport's loopback delivery and end-of-input bundling use it."""
+        if not self._in_input:
+            raise LocalProtocolError("call_soon() outside a stack input")
+        self._soon.append((fn, args))
+
     def new_conn_id(self) -> ConnId:
         """A fresh connection id, for outgoing connections (transport) and accepted ones (driver)."""
         self._last_conn_id += 1
@@ -273,7 +283,12 @@ class ProtocolStack:
         self.clock._frozen = self.clock._source.now_ns()
         try:
             yield
+            soon = self._soon
+            while soon:
+                fn, args = soon.popleft()
+                fn(*args)
         finally:
+            self._soon.clear()
             self.clock._frozen = None
             self._in_input = False
 
