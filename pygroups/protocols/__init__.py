@@ -1,7 +1,9 @@
 """Protocol implementations, mirroring org.jgroups.protocols (the XML stacks live in the top-level
 ``protocols/`` directory, which is data). Importing this package registers every protocol."""
 
-from pygroups.protocols import discard, flow_control, frag, tcp, tcpping, unicast3
+from pygroups.protocols import discard, flow_control, frag, shared_loopback, tcp, tcpping, unicast3
 from pygroups.protocols.pbcast import gms, nakack2, stable
 
-__all__ = ["discard", "flow_control", "frag", "gms", "nakack2", "stable", "tcp", "tcpping", "unicast3"]
+__all__ = [
+    "discard", "flow_control", "frag", "gms", "nakack2", "shared_loopback", "stable", "tcp", "tcpping", "unicast3",
+]

@@ -1,1 +1,399 @@
-"""(being written)."""
+"""`TP`: the transport logic shared by every pygroups transport (org.jgroups.protocols.TP plus its
+default bundler, PerDestinationBundler / BaseBundler).
+
+Rules of this module:
+
+1. Outgoing messages get the TpHeader (cluster name) and ``src``, then wait in a per-destination
+   queue until the end of the current input (``stack.call_soon``): one queued message goes out as
+   a single-message frame, two or more as a message list (src = our address), cut when the
+   estimated size reaches ``bundler.max_size``, as Java's bundler does.
+2. Group messages go to the physical address of every view member except ourselves (TCP has no
+   IP multicast) and loop back locally; messages to ourselves only loop back. Loopback is
+   always deferred with ``call_soon``: a down call never re-enters the layers above.
+3. A destination without a known physical address drops the message (NAKACK2/UNICAST3
+   retransmit, as in Java) and asks discovery with `FindMembersAsync`, throttled per address
+   (``who_has_cache_timeout``) and for group sends once per 10 s (MIN_WAIT_BETWEEN_DISCOVERIES).
+4. Received frames that are undecodable, of another version or cluster, or unicasts not meant for
+   us are counted, logged and dropped; nothing from the network raises out of `receive`.
+5. Subclasses supply the wire: `send_unicast(physical, payload)` and `transport_ready()`; they
+   call `receive(sender_physical, payload)` for every frame they read.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+
+from pygroups.address import Address, IpAddress
+from pygroups.errors import MalformedMessage
+from pygroups.events import (
+    AddPhysicalAddress,
+    Connect,
+    Disconnect,
+    Event,
+    FindMembersAsync,
+    GetLocalAddress,
+    GetLogicalPhysicalMappings,
+    GetPhysicalAddress,
+    RemoveAddress,
+    SetLocalAddress,
+    TmpView,
+    ViewChange,
+)
+from pygroups.message import Flag, Message, TransientFlag
+from pygroups.stack.layer import TransportLayer, answers
+from pygroups.stack.properties import Duration, Size, prop
+from pygroups.wire import codec
+from pygroups.wire.headers.tp import TpHeader
+from pygroups.wire.version import DEFAULT_VERSION, WireVersion
+
+#: Protocol id of class TP (jg-protocol-ids.xml): the TpHeader is stored under it, not under TCP's id.
+TP_ID = 57
+MS = 1_000_000
+#: TP.MIN_WAIT_BETWEEN_DISCOVERIES: group sends ask discovery for missing members at most every 10 s.
+MIN_WAIT_BETWEEN_DISCOVERIES_NS = 10_000 * MS
+
+
+class TP(TransportLayer):
+    """Transport base: addresses, members, bundling, loopback and frame decoding (not registered)."""
+
+    max_bundle_size: int = prop(Size, 64000, "bundler.max_size: bytes of messages per frame",
+                                name="bundler.max_size")
+    who_has_cache_timeout: int = prop(Duration, 2000, "ms between discovery requests for one address")
+    logical_addr_cache_expiration: int = prop(Duration, 360000, "ms before a removable cache entry is evicted")
+    log_discard_msgs: bool = prop(bool, True, "log messages dropped for another cluster")
+    log_discard_msgs_version: bool = prop(bool, True, "log messages dropped for another version")
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The wire version written and accepted (major.minor must match the cluster's).
+        self.version: WireVersion = DEFAULT_VERSION
+        self.cluster: str | None = None
+        self.header: TpHeader | None = None
+        self.physical_addr: IpAddress | None = None
+        self.addr_cache: dict[Address, IpAddress] = {}
+        self.members: tuple[Address, ...] = ()
+        self._removable: dict[Address, int] = {}  # address -> when it was marked removable (ns)
+        self._who_has: dict[Address, int] = {}  # address -> when we last asked discovery (ns)
+        self._last_discovery_ns: int | None = None
+        self._queues: dict[Address | None, list[Message]] = {}
+        self._queued_bytes: dict[Address | None, int] = {}
+        self._flush_scheduled = False
+
+    # --- what subclasses provide ----------------------------------------------------------------------
+
+    def send_unicast(self, dest: IpAddress, payload: bytes) -> None:
+        """Write one TP payload to the member listening at ``dest``."""
+        raise NotImplementedError
+
+    def transport_ready(self) -> bool:
+        """True once frames can be written (TCP: the server socket is bound); until then the
+        bundler keeps messages queued."""
+        return self.physical_addr is not None
+
+    # --- events and queries ---------------------------------------------------------------------------
+
+    def down(self, evt: Event) -> None:
+        match evt:
+            case ViewChange(view) | TmpView(view):
+                self.members = tuple(view.members)
+                self._register_local_address()
+                now = self.now_ns()
+                timeout = self.who_has_cache_timeout * MS
+                self._who_has = {a: t for a, t in self._who_has.items() if now - t < timeout}
+                self._retain_members(now)
+            case Connect(cluster):
+                self.cluster = cluster
+                self.header = TpHeader(cluster)
+                self.handle_connect()
+            case Disconnect():
+                if self.transport_ready():
+                    self.flush_bundler()
+                else:
+                    self.drop_queued("disconnected")
+                self.handle_disconnect()
+            case SetLocalAddress(addr):
+                self._register_local_address(addr)
+            case AddPhysicalAddress(addr, physical):
+                self.addr_cache[addr] = physical
+                self._removable.pop(addr, None)
+            case RemoveAddress(addr):
+                self.addr_cache.pop(addr, None)
+                self._register_local_address()
+            case _:
+                pass
+
+    def _retain_members(self, now: int) -> None:
+        """LazyRemovalCache.retainAll: non-members are only marked removable (they stay usable, e.g.
+        for a joiner not in the view yet) and evicted ``logical_addr_cache_expiration`` ms later."""
+        expiry = self.logical_addr_cache_expiration * MS
+        members = set(self.members)
+        for addr in list(self.addr_cache):
+            if addr in members or addr == self.local_addr:
+                self._removable.pop(addr, None)
+            elif addr not in self._removable:
+                self._removable[addr] = now
+            elif now - self._removable[addr] >= expiry:
+                del self.addr_cache[addr]
+                del self._removable[addr]
+
+    def handle_connect(self) -> None:
+        """Hook: the Connect event reached the transport."""
+
+    def handle_disconnect(self) -> None:
+        """Hook: the Disconnect event reached the transport."""
+
+    def _register_local_address(self, addr: Address | None = None) -> None:
+        """TP.fetchLocalAddresses: our own logical -> physical mapping is always in the cache."""
+        local = addr if addr is not None else self.local_addr
+        if local is not None and self.physical_addr is not None:
+            self.addr_cache[local] = self.physical_addr
+
+    @answers(GetLocalAddress)
+    def answer_local_address(self, q: GetLocalAddress) -> Address | None:
+        return self.local_addr
+
+    @answers(GetPhysicalAddress)
+    def answer_physical_address(self, q: GetPhysicalAddress) -> IpAddress | None:
+        found = self.addr_cache.get(q.addr)
+        if found is None and q.addr == self.local_addr and self.physical_addr is not None:
+            self.addr_cache[q.addr] = self.physical_addr
+            return self.physical_addr
+        return found
+
+    @answers(GetLogicalPhysicalMappings)
+    def answer_mappings(self, q: GetLogicalPhysicalMappings) -> Mapping[Address, IpAddress]:
+        return dict(self.addr_cache)
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    def down_msg(self, msg: Message) -> None:
+        if self.header is not None and TP_ID not in msg.headers:
+            msg.headers[TP_ID] = self.header
+        if msg.src is None and self.local_addr is not None:
+            msg.src = self.local_addr
+        self.counters["msgs_sent"] += 1
+        dest = msg.dest
+        if msg.flags & Flag.DONT_BUNDLE and self.transport_ready():
+            # sent alone, after what is already queued for the same destination (keeps the order)
+            self._send_queue(dest)
+            self._send_bundle(dest, [msg])
+            return
+        size = self._estimate(msg)
+        queued = self._queued_bytes.get(dest, 0)
+        if queued and queued + size >= self.max_bundle_size and self.transport_ready():
+            self._send_queue(dest)
+            queued = 0
+        self._queues.setdefault(dest, []).append(msg)
+        self._queued_bytes[dest] = queued + size
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.stack.call_soon(self._flush_at_end_of_input)
+
+    @staticmethod
+    def _estimate(msg: Message) -> int:
+        """Message.size(): an estimate of the serialized size, as Java's. Byte payloads are counted
+        (fixed overhead plus a typical header size: no encoding on the hot path); others encoded."""
+        if isinstance(msg.payload, bytes | bytearray | memoryview):
+            return len(msg.payload) + 48 + 24 * len(msg.headers)
+        try:
+            return len(codec.encode_message(msg))
+        except Exception:  # an unencodable message fails again (and is counted) when sent
+            return 0
+
+    def _flush_at_end_of_input(self) -> None:
+        self._flush_scheduled = False
+        if self.transport_ready():
+            self.flush_bundler()
+
+    def flush_bundler(self) -> None:
+        """Send everything queued (PerDestinationBundler's sender thread draining its buffers)."""
+        for dest in list(self._queues):
+            self._send_queue(dest)
+
+    def drop_queued(self, reason: str) -> int:
+        """Drop every queued message (the transport cannot send); returns how many."""
+        n = sum(len(q) for q in self._queues.values())
+        self._queues.clear()
+        self._queued_bytes.clear()
+        if n:
+            self.counters[f"dropped_msgs ({reason})"] += n
+        return n
+
+    def queued_messages(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def _send_queue(self, dest: Address | None) -> None:
+        msgs = self._queues.pop(dest, None)
+        self._queued_bytes.pop(dest, None)
+        if msgs:
+            self._send_bundle(dest, msgs)
+
+    def _is_self(self, dest: Address) -> bool:
+        return dest == self.local_addr or (isinstance(dest, IpAddress) and dest == self.physical_addr)
+
+    def _send_bundle(self, dest: Address | None, msgs: list[Message]) -> None:
+        """BaseBundler.sendSingle / sendMultiple."""
+        to_self = dest is not None and self._is_self(dest)
+        if not to_self:
+            try:
+                if len(msgs) == 1:
+                    payload = codec.encode_single(msgs[0], multicast=dest is None, version=self.version)
+                    self.counters["single_msgs_sent"] += 1
+                else:
+                    payload = codec.encode_list(msgs, dest=dest, src=self.local_addr, cluster=self.cluster,
+                                                multicast=dest is None, version=self.version)
+                    self.counters["batches_sent"] += 1
+            except Exception as e:  # a message our encoder cannot write: a bug above, not fatal
+                self.counters["dropped_msgs (unencodable)"] += len(msgs)
+                self.log.error("failed encoding %d message(s) to %s: %s", len(msgs), dest, e)
+                return
+            if dest is None:
+                self._send_to_all(payload)
+            else:
+                self._send_to(dest, payload)
+        if dest is None or to_self:
+            self._loopback(dest, msgs)
+
+    def _loopback(self, dest: Address | None, msgs: list[Message]) -> None:
+        copies = [m.copy() for m in msgs if not m.transient_flags & TransientFlag.DONT_LOOPBACK]
+        if not copies:
+            return
+        self.counters["msgs_looped_back"] += len(copies)
+        if len(msgs) == 1:
+            self.stack.call_soon(self.up_layer.up_msg, copies[0])
+            return
+        oob = [m for m in copies if m.flags & Flag.OOB]
+        reg = [m for m in copies if not m.flags & Flag.OOB]
+        for batch in (reg, oob):  # BaseBundler.loopback: the regular batch first
+            if batch:
+                self.stack.call_soon(self.up_layer.up_batch, batch)
+
+    def _send_to(self, dest: Address, payload: bytes) -> None:
+        """TP.sendTo: physical addresses directly, logical ones through the cache, else ask discovery."""
+        physical = dest if isinstance(dest, IpAddress) else self.addr_cache.get(dest)
+        if physical is not None:
+            self._unicast(physical, payload)
+            return
+        self.counters["dropped_msgs (no physical address)"] += 1
+        now = self.now_ns()
+        last = self._who_has.get(dest)
+        if last is None or now - last >= self.who_has_cache_timeout * MS:
+            self._who_has[dest] = now
+            self.log.debug("no physical address for %s, dropping the message and asking discovery",
+                           self.stack.name_of(dest))
+            self.stack.call_soon(self.up, FindMembersAsync((dest,)))
+
+    def _send_to_all(self, payload: bytes) -> None:
+        """TP.sendToAll: every member's physical address except our own, once each."""
+        mbrs: Sequence[Address] = self.members or tuple(self.addr_cache)
+        targets: dict[IpAddress, None] = {}
+        missing: list[Address] = []
+        for mbr in mbrs:
+            target = mbr if isinstance(mbr, IpAddress) else self.addr_cache.get(mbr)
+            if target is None:
+                missing.append(mbr)
+            elif target != self.physical_addr:
+                targets[target] = None
+        for target in targets:
+            self._unicast(target, payload)
+        if missing:
+            self._fetch_physical_addrs(missing)
+
+    def _fetch_physical_addrs(self, missing: list[Address]) -> None:
+        now = self.now_ns()
+        if self._last_discovery_ns is not None and now - self._last_discovery_ns < MIN_WAIT_BETWEEN_DISCOVERIES_NS:
+            return
+        self._last_discovery_ns = now
+        wanted = tuple(a for a in missing if a not in self.addr_cache)
+        if wanted:
+            self.counters["find_members_async"] += 1
+            self.stack.call_soon(self.up, FindMembersAsync(wanted))
+
+    def _unicast(self, dest: IpAddress, payload: bytes) -> None:
+        if dest == self.physical_addr:
+            return  # BaseServer.send to itself: TP.receive drops frames from its own address
+        self.counters["bytes_sent"] += len(payload)
+        self.send_unicast(dest, payload)
+
+    # --- receiving ------------------------------------------------------------------------------------
+
+    def receive(self, sender: IpAddress | None, payload: bytes) -> None:
+        """TP.receive: one TP payload (a single message or a list) read from ``sender``."""
+        if sender is not None and sender == self.physical_addr:
+            self.counters["dropped_frames (from self)"] += 1
+            return
+        if len(payload) < 3:
+            self._drop_frame("too short", sender, f"{len(payload)} bytes")
+            return
+        self.counters["bytes_received"] += len(payload)
+        (version,) = struct.unpack_from(">h", payload, 0)
+        if not self.version.is_binary_compatible(version):
+            self.counters["dropped_frames (version)"] += 1
+            if self.log_discard_msgs_version:
+                self.log.warning("dropped a frame from %s with version %s (ours is %s)", sender,
+                                 WireVersion.from_short(version), self.version)
+            return
+        try:
+            frame = codec.decode_frame(payload)
+        except MalformedMessage as e:
+            self._drop_frame("undecodable", sender, str(e))
+            return
+        if frame.is_list:
+            self._receive_list(sender, frame)
+        else:
+            self._receive_single(sender, frame.messages[0], frame.multicast)
+
+    def _drop_frame(self, reason: str, sender: IpAddress | None, detail: str) -> None:
+        self.counters[f"dropped_frames ({reason})"] += 1
+        self.log.warning("dropped a frame from %s (%s): %s", sender, reason, detail)
+
+    def _dest_mismatch(self, dest: Address | None) -> bool:
+        """TP.unicastDestMismatch: a unicast for neither our logical nor our physical address."""
+        return dest is not None and dest != self.local_addr and dest != self.physical_addr
+
+    def _wrong_cluster(self, cluster: str | None, sender: Address | None, what: str) -> bool:
+        if self.cluster is None or cluster == self.cluster:
+            return False
+        self.counters["dropped_msgs (cluster)"] += 1
+        if self.log_discard_msgs:
+            self.log.warning("dropped %s from %s of cluster %r (ours is %r)", what,
+                             self.stack.name_of(sender), cluster, self.cluster)
+        return True
+
+    def _receive_single(self, sender: IpAddress | None, msg: Message, multicast: bool) -> None:
+        if not multicast and self._dest_mismatch(msg.dest):
+            self.counters["dropped_msgs (not for us)"] += 1
+            return
+        if multicast and msg.src is not None and msg.src == self.local_addr:
+            self.counters["dropped_msgs (own multicast)"] += 1
+            return
+        hdr = msg.headers.get(TP_ID)
+        if isinstance(hdr, TpHeader) and hdr.cluster is not None and self._wrong_cluster(hdr.cluster, msg.src,
+                                                                                         "a message"):
+            return
+        self.counters["msgs_received"] += 1
+        self.up_layer.up_msg(msg)
+
+    def _receive_list(self, sender: IpAddress | None, frame: codec.Frame) -> None:
+        """TP.handleMessageBatch: the whole list is dropped for another cluster or a foreign dest."""
+        if self._wrong_cluster(frame.cluster, frame.src, "a message list"):
+            return
+        if frame.multicast and frame.src is not None and frame.src == self.local_addr:
+            self.counters["dropped_msgs (own multicast)"] += len(frame.messages)
+            return
+        if self._dest_mismatch(frame.dest):
+            self.counters["dropped_msgs (not for us)"] += len(frame.messages)
+            return
+        oob: list[Message] = []
+        reg: list[Message] = []
+        for m in frame.messages:  # MessageBatch: dest from the list, src unless the message has its own
+            m.dest = frame.dest
+            if m.src is None:
+                m.src = frame.src
+            (oob if m.flags & Flag.OOB else reg).append(m)
+        self.counters["msgs_received"] += len(frame.messages)
+        self.counters["batches_received"] += 1
+        for batch in (oob, reg):  # TP processes the OOB batch first
+            if batch:
+                self.up_layer.up_batch(batch)

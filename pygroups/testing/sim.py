@@ -14,7 +14,12 @@ Rules of this module:
    message; any exception out of a stack gets it as a note.
 
 The bottom layer of a simulated stack is `SimTransport` (JGroups' SHARED_LOOPBACK), which hands
-whole `Message`s to the network, or bytes when a `Codec` is plugged in.
+whole `Message`s to the network, or bytes when a `Codec` is plugged in. Like Java's SHARED_LOOPBACK
+it registers in a shared routing table (`LoopbackRegistry`, one per network) on CONNECT; the first
+member of a cluster there is flagged coordinator (JGRP-2395), and SHARED_LOOPBACK_PING discovers by
+reading that table (`GetPingData`) instead of sending messages, exactly as in Java. The simulator's
+table hides crashed nodes and nodes in another partition, so discovery agrees with reachability.
+Stock stacks: ``network.add_node("A", stack="sim-core.xml")`` or `stack_factory`.
 """
 
 from __future__ import annotations
@@ -32,17 +37,26 @@ from pygroups.clock import ManualClock
 from pygroups.errors import LocalProtocolError, RemoteProtocolError
 from pygroups.events import (
     AddPhysicalAddress,
+    BecomeServer,
+    Connect,
+    Disconnect,
     Event,
     GetLocalAddress,
     GetLogicalPhysicalMappings,
     GetPhysicalAddress,
+    Query,
     RemoveAddress,
+    TmpView,
+    ViewChange,
 )
 from pygroups.message import Message, TransientFlag
+from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import AppEvent, IoCommand, Received, ViewInstalled
 from pygroups.stack.layer import Layer, TransportLayer, answers
+from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.view import View
+from pygroups.wire.headers.ping import PingData
 
 MS = 1_000_000
 SEED_ENV = "PYGROUPS_SEED"
@@ -65,22 +79,100 @@ class SimSend(IoCommand):
     loopback: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GetPingData(Query[tuple[PingData, ...]]):
+    """GET_PING_DATA: SHARED_LOOPBACK_PING asks the shared routing table for ``cluster``'s members."""
+
+    cluster: str | None
+
+    def unanswered(self) -> tuple[PingData, ...]:
+        return ()
+
+
+class LoopbackRegistry:
+    """SHARED_LOOPBACK's static routing table (cluster -> member -> transport), one per simulated world.
+
+    ``visible(asker, other)`` lets the simulator hide members that are crashed or unreachable.
+    """
+
+    def __init__(self) -> None:
+        self.clusters: dict[str, dict[Address, SimTransport]] = {}
+        self.visible: Callable[[SimTransport, SimTransport], bool] = lambda asker, other: True
+
+    def register(self, cluster: str, addr: Address, transport: SimTransport) -> None:
+        members = self.clusters.setdefault(cluster, {})
+        for a, t in list(members.items()):  # prune dead entries, as a JVM that exited leaves none
+            if not self.visible(t, t):
+                del members[a]
+        if not members:
+            transport.coord(True)  # JGRP-2395: the first member becomes coordinator
+        members.setdefault(addr, transport)
+
+    def unregister(self, cluster: str | None, addr: Address | None) -> None:
+        members = self.clusters.get(cluster) if cluster is not None else None
+        if members is not None and addr is not None and members.pop(addr, None) is not None and not members:
+            del self.clusters[cluster]  # type: ignore[arg-type]
+
+    def ping_data(self, cluster: str | None, asker: SimTransport) -> tuple[PingData, ...]:
+        """SHARED_LOOPBACK.getDiscoveryResponsesFor: (addr, server, name, no physical address, coord)."""
+        members = self.clusters.get(cluster) if cluster is not None else None
+        if members is None:
+            return ()
+        return tuple(
+            PingData(addr, t.is_server or t.is_coord, t.is_coord, t.stack.name_of(addr), None)
+            for addr, t in members.items()
+            if self.visible(asker, t)
+        )
+
+
 class SimTransport(TransportLayer):
     """The simulated transport: no connections, whole messages (or codec bytes) to and from the network."""
 
     name = "SHARED_LOOPBACK"
+    protocol_id = 27  # jg-protocol-ids.xml
 
     def __init__(self) -> None:
         super().__init__()
         self.codec: Codec | None = None
         self.physical_addr = IpAddress("127.0.0.1", 7800)
         self.addr_cache: dict[Address, IpAddress] = {}
+        self.registry = LoopbackRegistry()  # replaced by the network's shared one in a SimNetwork
+        self.is_server = False
+        self.is_coord = False
+        self.cluster_name: str | None = None
+        self.view: View | None = None
+        self.sim_node: SimNode | None = None
+
+    def coord(self, flag: bool) -> None:
+        self.is_coord = self.is_server = flag
 
     def down(self, evt: Event) -> None:
-        if isinstance(evt, AddPhysicalAddress):
-            self.addr_cache[evt.addr] = evt.physical
-        elif isinstance(evt, RemoveAddress):
-            self.addr_cache.pop(evt.addr, None)
+        match evt:
+            case AddPhysicalAddress():
+                self.addr_cache[evt.addr] = evt.physical
+            case RemoveAddress():
+                self.addr_cache.pop(evt.addr, None)
+            case Connect(cluster=cluster):
+                self.cluster_name = cluster
+                if self.local_addr is not None:
+                    self.registry.register(cluster, self.local_addr, self)
+            case Disconnect():
+                self.registry.unregister(self.cluster_name, self.local_addr)
+            case BecomeServer():
+                self.is_server = True
+            case ViewChange(view=view) | TmpView(view=view):
+                self.view = view
+                self.is_coord = view.coordinator == self.local_addr
+            case _:
+                pass
+
+    def stop(self) -> None:
+        self.is_server = self.is_coord = False
+        self.registry.unregister(self.cluster_name, self.local_addr)
+
+    @answers(GetPingData)
+    def answer_ping_data(self, q: GetPingData) -> tuple[PingData, ...]:
+        return self.registry.ping_data(q.cluster, self)
 
     def down_msg(self, msg: Message) -> None:
         if msg.src is None:
@@ -123,6 +215,21 @@ class SimTransport(TransportLayer):
         return {**self.addr_cache, **own}
 
 
+def stack_factory(stack: str, variables: Mapping[str, str] | None = None) -> Callable[[], Sequence[Layer]]:
+    """A layer factory for a stock stack name (``"sim-core.xml"``) or an XML path: parsed once, built
+    per call (`pygroups.stack.registry.build_layers`). The bottom element must be SHARED_LOOPBACK."""
+    spec = load_stack_file(stack, variables)
+
+    def build() -> Sequence[Layer]:
+        layers = build_layers(spec, variables=variables)
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise LocalProtocolError(f"{stack}: {layer!r} is not a Layer")
+        return [layer for layer in layers if isinstance(layer, Layer)]
+
+    return build
+
+
 class SimulationFailure(AssertionError):
     """An invariant broke or a condition was not reached; the message carries the seed."""
 
@@ -163,6 +270,8 @@ class SimNode:
         if not isinstance(transport, SimTransport):
             raise LocalProtocolError(f"node {self.name}: the bottom layer must be a SimTransport")
         transport.codec = self.network.codec
+        transport.registry = self.network.registry
+        transport.sim_node = self
         transport.physical_addr = IpAddress(f"10.0.{self.index // 250}.{self.index % 250 + 1}", 7800)
         rng = random.Random(f"{self.network.seed}/{self.name}/{self.incarnation}")
         return ProtocolStack(layers, clock=self.network.clock, rng=rng), transport
@@ -180,7 +289,7 @@ class SimNode:
 
     def connect(self, cluster: str) -> None:
         self.cluster = cluster
-        self.network.call(self, self.stack.connect, cluster)
+        self.network.call(self, lambda: self.stack.connect(cluster, name=self.name))
 
     def disconnect(self) -> None:
         self.cluster = None
@@ -230,13 +339,29 @@ class SimNetwork:
         self._heap: list[tuple[int, int, Packet, int]] = []
         self._seq = 0
         self._invariants: list[Callable[[SimNetwork], None]] = []
+        self.registry = LoopbackRegistry()
+        self.registry.visible = self._visible
+
+    def _visible(self, asker: SimTransport, other: SimTransport) -> bool:
+        """A registry entry counts while its node runs this transport and shares the asker's partition."""
+        node, me = other.sim_node, asker.sim_node
+        if node is None or not node.alive or node.transport is not other:
+            return False
+        return me is None or me is node or me.partition == node.partition
 
     # --- building -------------------------------------------------------------------------------------
 
-    def add_node(self, name: str, factory: Callable[[], Sequence[Layer]]) -> SimNode:
-        """Add a node whose layers (bottom first, a `SimTransport` at index 0) come from ``factory``."""
+    def add_node(self, name: str, factory: Callable[[], Sequence[Layer]] | None = None, *,
+                 stack: str | None = None, variables: Mapping[str, str] | None = None) -> SimNode:
+        """Add a node whose layers (bottom first, a `SimTransport` at index 0) come from ``factory``,
+        or from the stock or file stack ``stack`` (e.g. ``"sim-core.xml"``, see `stack_factory`)."""
         if any(n.name == name for n in self.nodes):
             raise LocalProtocolError(f"duplicate node name {name!r}")
+        if (factory is None) == (stack is None):
+            raise LocalProtocolError("add_node needs exactly one of factory and stack")
+        if factory is None:
+            assert stack is not None
+            factory = stack_factory(stack, variables)
         node = SimNode(self, name, len(self.nodes), factory)
         self.nodes.append(node)
         return node
@@ -316,15 +441,16 @@ class SimNetwork:
             delay += self.rng.randint(1, self.reorder_delay_ns)
         return delay
 
-    def _send(self, node: SimNode, cmd: SimSend) -> None:
-        cluster = node.stack.cluster
+    def _send(self, node: SimNode, cmd: SimSend, cluster: str | None) -> None:
         if cluster is None:
             self.stats["not_connected"] += 1
             return
+        dest = cmd.dest  # an IpAddress dest (TCPPING's requests) goes to the node with that physical address
         targets = [
             n
             for n in self.nodes
-            if n.alive and n.stack.cluster == cluster and (cmd.dest is None or n.addr == cmd.dest)
+            if n.alive and n.stack.cluster == cluster
+            and (dest is None or n.addr == dest or (isinstance(dest, IpAddress) and n.transport.physical_addr == dest))
         ]
         if not targets:
             self.stats["unroutable"] += 1
@@ -366,10 +492,13 @@ class SimNetwork:
         if not node.alive:
             raise LocalProtocolError(f"node {node.name} has crashed; restart() it first")
         try:
+            cluster = node.stack.cluster
             fn(*args)
+            # what a disconnect sends on its way out (LEAVE_REQ) still leaves, as a driver would write it
+            cluster = node.stack.cluster or cluster
             for cmd in node.stack.take_io():
                 if isinstance(cmd, SimSend):
-                    self._send(node, cmd)
+                    self._send(node, cmd, cluster)
                 else:
                     self.io_handler(node, cmd)
             node.events.extend(node.stack.take_events())

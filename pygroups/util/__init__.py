@@ -1,0 +1,1 @@
+"""Data structures shared by protocols (org.jgroups.util)."""
