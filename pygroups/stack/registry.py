@@ -96,6 +96,8 @@ def protocol(name: str, *, id: int | None = _FROM_CATALOGUE,
     def decorate(cls: C) -> C:
         for attr, want in (("name", key), ("protocol_id", pid or 0)):
             have = vars(cls).get(attr)
+            if attr == "name" and have == cls.__name__:
+                have = None  # the default Layer.__init_subclass__ gives every class; not a choice
             if have is not None and have != want:
                 raise ValueError(f"{cls.__qualname__}.{attr} is {have!r}, but {key!r} needs {want!r}")
             setattr(cls, attr, want)

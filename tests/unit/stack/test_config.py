@@ -410,3 +410,19 @@ def test_python_only_protocol_is_validated_against_its_properties() -> None:
     assert layer.level == 5  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=r"no attribute 'levle' \(did you mean 'level'\?\); valid: level"):
         build_layers(parse('<config><com.acme.CUSTOM levle="5"/></config>'), reg)
+
+
+def test_protocol_decorator_names_a_layer_subclass_with_its_jgroups_name() -> None:
+    """Layer.__init_subclass__ defaults ``name`` to the class name; @protocol must still win."""
+    from pygroups.stack.layer import Layer
+    from pygroups.stack.registry import ProtocolRegistry, protocol
+
+    reg = ProtocolRegistry()
+
+    @protocol("pbcast.STABLE", registry=reg)
+    class MyStable(Layer):
+        pass
+
+    assert MyStable.name == "pbcast.STABLE"
+    assert MyStable.protocol_id == 13
+    assert reg.get("pbcast.STABLE") is MyStable
