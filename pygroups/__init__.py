@@ -1,12 +1,19 @@
 """pygroups: a JGroups-compatible group communication stack (JGroups 5.5.x wire format, JGroups XML stacks).
 
 The names here are the stable public surface; the wire codec lives in `pygroups.wire.codec`, XML loading in
-`pygroups.stack.config`, the sans-IO stack in `pygroups.stack`.
+`pygroups.stack.config`, the sans-IO stack in `pygroups.stack`, the asyncio channel in `pygroups.aio`.
+The channel names (`Channel`, `open_channel`, `BlockingChannel`, `payload_object`) load lazily, so
+``import pygroups`` does not pull in asyncio.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from pygroups.address import UUID, Address, ExtendedUUID, IpAddress
 from pygroups.errors import (
+    ChannelClosed,
     ConfigError,
+    ConnectError,
+    ConnectTimeout,
     LocalProtocolError,
     MalformedFrame,
     MalformedMessage,
@@ -15,16 +22,42 @@ from pygroups.errors import (
     RemoteProtocolError,
 )
 from pygroups.message import Flag, Message, MsgType
+from pygroups.stack.io import Received, ViewInstalled
 from pygroups.view import Digest, MergeView, View, ViewId
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
 
+if TYPE_CHECKING:
+    from pygroups.aio.blocking import BlockingChannel
+    from pygroups.aio.channel import Channel, open_channel, payload_object
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Channel": "pygroups.aio.channel",
+    "open_channel": "pygroups.aio.channel",
+    "payload_object": "pygroups.aio.channel",
+    "BlockingChannel": "pygroups.aio.blocking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pygroups' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "DEFAULT_VERSION",
     "UUID",
     "Address",
+    "BlockingChannel",
+    "Channel",
+    "ChannelClosed",
     "ConfigError",
+    "ConnectError",
+    "ConnectTimeout",
     "Digest",
     "ExtendedUUID",
     "Flag",
@@ -37,9 +70,13 @@ __all__ = [
     "MsgType",
     "ProtocolError",
     "PyGroupsError",
+    "Received",
     "RemoteProtocolError",
     "View",
     "ViewId",
+    "ViewInstalled",
     "WireVersion",
     "__version__",
+    "open_channel",
+    "payload_object",
 ]

@@ -1,7 +1,9 @@
 """The `pygroups` command line. Thin on purpose: argument parsing and printing only.
 
-Subcommands: `dump` (decode captured JGroups traffic, engine in pygroups.capture.dump) and
-`version`. Exit codes: 0 fine, 1 something in the input did not decode, 2 usage or I/O error.
+Subcommands: `demo` (a 3-member cluster on loopback, pygroups.aio.demo), `chat` (JGroups' Chat
+demo, pygroups.aio.chat), `dump` (decode captured JGroups traffic, engine in pygroups.capture.dump)
+and `version`. Exit codes: 0 fine, 1 something in the input did not decode / the cluster could not
+be joined, 2 usage, configuration or I/O error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from importlib import metadata, resources
-from typing import IO
+from typing import IO, Any
 
 from pygroups.capture import CaptureError
 from pygroups.capture.sources import InputFormat
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
 
 EXIT_OK, EXIT_DECODE_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+DEFAULT_CHAT_STACK = "tcp-core.xml"  # the stock stack pygroups implements completely
 
 
 def package_version() -> str:
@@ -55,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--summary", action="store_true", help="print the summary only")
     d.set_defaults(func=_dump)
+    c = sub.add_parser("chat", help="JGroups' Chat demo: join a cluster, multicast stdin lines, print what arrives")
+    c.add_argument("--config", "-props", default=DEFAULT_CHAT_STACK, metavar="FILE",
+                   help=f"JGroups XML stack: a file or a stock name (default: {DEFAULT_CHAT_STACK})")
+    c.add_argument("--name", "-name", default=None, help="logical name (default: host name and a number, as Java)")
+    c.add_argument("--cluster", default="chat", help="cluster name (default: chat, as Java's Chat)")
+    c.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE",
+                   help="set a ${NAME} variable of the stack (like java -DNAME=VALUE); repeatable")
+    c.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the first view (default 30)")
+    c.set_defaults(func=_chat)
+    m = sub.add_parser("demo", help="start a 3-member demo cluster on 127.0.0.1 in this process (a few seconds)")
+    m.add_argument("--config", default=DEFAULT_CHAT_STACK, metavar="FILE",
+                   help=f"JGroups XML stack (default: {DEFAULT_CHAT_STACK})")
+    m.add_argument("--members", type=int, default=3, choices=range(2, 9), metavar="N", help="2..8 (default 3)")
+    m.add_argument("--port", type=int, default=None, help="first TCP port (default: first free block from 7800)")
+    m.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each step (default 15)")
+    m.set_defaults(func=_demo)
     v = sub.add_parser("version", help="print the pygroups version and the JGroups wire version")
     v.set_defaults(func=_version)
     return parser
@@ -72,6 +92,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+
+
+def _define(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not eq or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return name, value
+
+
+def _run_async(what: str, make: Callable[[], Coroutine[Any, Any, None]]) -> int:
+    """Run a channel program; map pygroups errors to exit codes and messages on stderr."""
+    from pygroups.aio.chat import run_sync
+    from pygroups.errors import ConfigError, PyGroupsError
+
+    try:
+        run_sync(make())
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except ConfigError as e:
+        print(f"pygroups {what}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (PyGroupsError, OSError, TimeoutError) as e:
+        print(f"pygroups {what}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace) -> int:
+    import logging
+
+    from pygroups.aio.chat import run_chat
+
+    # Java prints GMS's print_local_addr banner on stdout and logs warnings on stderr: so do we
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    banner = logging.getLogger("pygroups.gms.banner")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    saved = banner.level, banner.propagate
+    banner.addHandler(handler)
+    banner.setLevel(logging.INFO)
+    banner.propagate = False
+    try:
+        return _run_async("chat", lambda: run_chat(args.config, name=args.name, cluster=args.cluster,
+                                                   variables=dict(args.defines), connect_timeout=args.timeout))
+    finally:
+        banner.removeHandler(handler)
+        banner.setLevel(saved[0])
+        banner.propagate = saved[1]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pygroups.aio.demo import run_demo
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    return _run_async("demo", lambda: run_demo(write, config=args.config, count=args.members, base_port=args.port,
+                                               timeout=args.timeout))
 
 
 def _version(args: argparse.Namespace) -> int:

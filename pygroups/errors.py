@@ -64,3 +64,15 @@ class MalformedMessage(RemoteProtocolError):
         if excerpt:
             parts.append(f"bytes {excerpt[:32].hex()}")
         super().__init__(", ".join(parts))
+
+
+class ChannelClosed(LocalProtocolError):
+    """The channel (or its stack driver) is closed, or stopped after an error."""
+
+
+class ConnectError(PyGroupsError):
+    """``Channel.connect()`` failed: the join was refused, or no view was installed in time."""
+
+
+class ConnectTimeout(ConnectError, TimeoutError):
+    """``Channel.connect()`` saw no view within its timeout."""

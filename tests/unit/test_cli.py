@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from pygroups.aio.chat import chat_line
 from pygroups.cli import main
+from tests.unit.aio.toys import Hub, LoopbackTransport, SingletonGms, hub_layers, track_drivers
 from tests.unit.capture.test_dump import B_PHYS, GARBAGE, join_req, tp_capture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +110,81 @@ def test_python_dash_m() -> None:
         [sys.executable, "-m", "pygroups", "version"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0 and "5.5.6" in proc.stdout
+
+
+# --- chat and demo (toy stacks: tests/unit/aio/toys.py; the real stack is exercised by conformance) ---
+
+
+@pytest.fixture
+def toy_stacks(monkeypatch: pytest.MonkeyPatch) -> Hub:
+    """Stack names "toy" (one member, loopback) and "hub" (members of one in-process hub)."""
+    from pygroups.aio import channel
+
+    hub = Hub()
+    track_drivers(monkeypatch, hub)
+    real = channel._build_layers
+
+    def build(config: object, variables: object) -> object:
+        if config == "toy":
+            return [LoopbackTransport(), SingletonGms()]
+        if config == "hub":
+            return hub_layers(hub)()
+        return real(config, variables)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(channel, "_build_layers", build)
+    return hub
+
+
+def test_chat_prints_like_java_and_stops_on_quit(
+    toy_stacks: Hub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Hello World\n42\nQuit now\nnot sent\n"))
+    assert main(["chat", "-props", "toy", "-name", "A", "-D", "x=1"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["** view: [A|1] (1) [A]", "[A]: hello world", "[A]: 42"]
+
+
+def test_chat_ends_at_end_of_input(
+    toy_stacks: Hub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("one"))
+    assert main(["chat", "--config", "toy", "--name", "Bob", "--cluster", "c"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["** view: [Bob|1] (1) [Bob]", "[Bob]: one"]
+
+
+def test_chat_usage_and_config_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "-D", "novalue"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    assert main(["chat", "--config", "no-such-stack.xml"]) == 2
+    assert "no-such-stack.xml" in capsys.readouterr().err
+
+
+def test_chat_line_rules() -> None:
+    assert chat_line("Hi There\n") == "hi there"  # Java's Chat lower-cases what it sends
+    assert chat_line("exit\n") is None and chat_line("QUITTING") is None
+    assert chat_line("\n") == ""
+
+
+def test_demo_runs_a_three_member_cluster(toy_stacks: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--config", "hub", "--port", "7800"]) == 0
+    out = capsys.readouterr().out
+    assert "  A  ** view: [A|3] (3) [A, B, C]" in out
+    for who in "ABC":
+        for sender in "ABC":
+            assert f"  {who}  [{sender}]: hello from {sender}" in out
+    assert "  A  [B]: just for you" in out and "  C  [B]: just for you" not in out
+    assert "  B  ** view: [A|4] (2) [A, B]" in out and "  B  ** view: [B|5] (1) [B]" in out
+    assert out.rstrip().splitlines()[-1].startswith("Done in ")
+
+
+def test_demo_reports_a_stack_that_does_not_work(toy_stacks: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    # singleton views only: never 2 members
+    assert main(["demo", "--config", "toy", "--port", "7800", "--timeout", "0.05"]) == 1
+    assert "no view with 2 members" in capsys.readouterr().err
+
+
+def test_demo_on_the_stock_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's main command, for real: TCP on loopback, tcp-core.xml."""
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "  C  ** view: [A|2] (3) [A, B, C]" in out and "  A  [B]: just for you" in out
+    assert "  B  ** view: [B|4] (1) [B]" in out

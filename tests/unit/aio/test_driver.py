@@ -1,0 +1,294 @@
+"""StackDriver over real loopback sockets, with a toy line-protocol transport (tests/unit/aio/toys.py)."""
+
+from __future__ import annotations
+
+import asyncio  # noqa: TID251 - the driver under test is asyncio
+import random
+import socket  # noqa: TID251 - raw peers and busy ports
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pygroups.address import IpAddress
+from pygroups.aio.driver import LoopClock, StackDriver
+from pygroups.errors import ChannelClosed
+from pygroups.stack.io import AppEvent, ConnId, IoFailed, Listen, Listening, Received
+from pygroups.stack.stack import ProtocolStack
+from tests.unit.aio.toys import LineTransport, until
+
+LOCAL = "127.0.0.1"
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    async def bounded() -> None:
+        async with asyncio.timeout(20):
+            await test()
+
+    asyncio.run(bounded())
+
+
+@dataclass
+class Node:
+    t: LineTransport
+    stack: ProtocolStack
+    d: StackDriver
+    changed: asyncio.Event
+    events: list[AppEvent] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def input(self, fn: Callable[..., object], *args: Any) -> None:
+        self.d.call(self.stack.run_input, fn, *args)
+
+    async def until(self, pred: Callable[[], object]) -> None:
+        await until(lambda: bool(pred()), self.changed)
+
+
+async def node(listen: bool = True, port: int = 0, port_range: int = 0, high_water: int = 1 << 20) -> Node:
+    t = LineTransport(IpAddress(LOCAL, port) if listen else None, port_range)
+    stack = ProtocolStack([t], clock=LoopClock(), rng=random.Random(7))
+    changed = asyncio.Event()
+    t.on_change = changed.set
+    events: list[AppEvent] = []
+    errors: list[BaseException] = []
+
+    def on_error(e: BaseException) -> None:
+        errors.append(e)
+        changed.set()
+
+    d = StackDriver(stack, on_event=events.append, on_error=on_error, high_water=high_water)
+    n = Node(t, stack, d, changed, events, errors)
+    d.call(stack.connect, "test")
+    if listen:
+        await n.until(lambda: t.results)
+    return n
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOCAL, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_listen_connect_write_echo_and_peer_close() -> None:
+    async def body() -> None:
+        a, b = await node(), await node(listen=False)
+        assert a.t.bound is not None and a.t.bound.port != 0 and str(a.t.bound.ip) == LOCAL
+        b.input(b.t.open, a.t.bound, 1000, b"hello\n")  # written before the socket is up
+        await a.until(lambda: a.t.lines() == [b"hello"])
+        await b.until(lambda: b.t.events)
+        conn_b = b.t.opened[0]
+        assert b.t.events == [("open", conn_b, a.t.bound)]
+        (kind, conn_a, peer), _ = a.t.events
+        assert kind == "open" and str(peer.ip) == LOCAL and peer.port != 0  # type: ignore[attr-defined]
+        assert [e.msg.payload for e in a.events if isinstance(e, Received)] == [b"hello"]
+
+        b.input(b.t.write, conn_b, b"echo x\nech")
+        b.input(b.t.write, conn_b, b"o y\n")
+        await b.until(lambda: b.t.lines() == [b"re x", b"re y"])
+
+        b.input(b.t.close, conn_b)  # closed by the stack: reported back once the socket is gone
+        await a.until(lambda: a.t.closed())
+        await b.until(lambda: b.t.closed())
+        assert a.t.closed() == [("closed", conn_a, None)]
+        assert b.t.closed() == [("closed", conn_b, None)]
+        assert b.d.connection_count == 0 and a.d.connection_count == 0
+        await a.d.aclose()
+        await b.d.aclose()
+        assert a.errors == b.errors == []
+
+    run(body)
+
+
+def test_stack_close_while_connecting_still_sends_what_was_written() -> None:
+    async def body() -> None:
+        a, b = await node(), await node(listen=False)
+        assert a.t.bound is not None
+
+        def open_and_close() -> None:
+            b.t.open(a.t.bound, 0, b"bye\n")  # type: ignore[arg-type]
+            b.t.close(b.t.opened[0])
+
+        b.input(open_and_close)
+        await a.until(lambda: a.t.closed())
+        await b.until(lambda: b.t.events)
+        assert a.t.lines() == [b"bye"]
+        assert b.t.events == [("closed", b.t.opened[0], None)]  # never reported as opened
+        await a.d.aclose()
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_driver_close_is_seen_by_the_peer() -> None:
+    async def body() -> None:
+        a, b = await node(), await node(listen=False)
+        assert a.t.bound is not None
+        b.input(b.t.open, a.t.bound, 0, b"x\n")
+        await a.until(lambda: a.t.lines())
+        await b.d.aclose()
+        await a.until(lambda: a.t.closed())
+        assert a.t.closed()[0][2] is None
+        with pytest.raises(ChannelClosed):
+            b.d.call(b.stack.run_input, b.t.write, b.t.opened[0], b"late\n")
+        await a.d.aclose()
+
+    run(body)
+
+
+def test_connection_refused_is_reported_as_closed_with_an_error() -> None:
+    async def body() -> None:
+        b = await node(listen=False)
+        port = free_port()
+        b.input(b.t.open, IpAddress(LOCAL, port), 1000, b"lost\n")
+        await b.until(lambda: b.t.events)
+        ((kind, conn, error),) = b.t.events
+        assert kind == "closed" and conn == b.t.opened[0]
+        assert isinstance(error, str) and f"{LOCAL}:{port}" in error
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def body() -> None:
+        b = await node(listen=False)
+        loop = asyncio.get_running_loop()
+        monkeypatch.setattr(loop, "sock_connect", lambda sock, addr: loop.create_future())  # never connects
+        b.input(b.t.open, IpAddress(LOCAL, 9), 20)
+        await b.until(lambda: b.t.events)
+        ((kind, _, error),) = b.t.events
+        assert kind == "closed" and "timed out" in str(error)
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_listen_walks_the_port_range_and_fails_without_one() -> None:
+    async def body() -> None:
+        with socket.socket() as busy:
+            busy.bind((LOCAL, 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            a = await node(port=port, port_range=5)
+            (res,) = a.t.results
+            assert isinstance(res, Listening) and port < res.addr.port <= port + 5
+            b = await node(port=port, port_range=0)
+            (res,) = b.t.results
+            assert isinstance(res, IoFailed) and str(port) in res.error
+        await a.d.aclose()
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_timers_fire_in_order_through_the_loop() -> None:
+    async def body() -> None:
+        b = await node(listen=False)
+        start = b.stack.clock.now_ns()
+        b.input(b.t.schedule, 3_000_000, "late")
+        b.input(b.t.schedule, 1_000_000, "early")
+        b.input(b.t.schedule, 1_000_000, "early2")
+        await b.until(lambda: len(b.t.fired) == 3)
+        assert [tag for tag, _ in b.t.fired] == ["early", "early2", "late"]
+        assert b.t.fired[0][1] >= start + 1_000_000 and b.t.fired[2][1] >= start + 3_000_000
+        assert b.stack.next_deadline_ns() is None and b.d._timer is None
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_exception_in_a_layer_stops_the_driver_and_is_surfaced() -> None:
+    async def body() -> None:
+        a, b = await node(), await node(listen=False)
+        assert a.t.bound is not None
+        b.input(b.t.open, a.t.bound, 0, b"boom\n")
+        await a.until(lambda: a.errors)
+        assert isinstance(a.errors[0], RuntimeError) and a.d.closed
+        with pytest.raises(RuntimeError, match="boom"):
+            a.d.call(a.stack.run_input, a.t.schedule, 1, "x")
+        await b.until(lambda: b.t.closed())  # a aborted its sockets
+        await b.d.aclose()
+
+    run(body)
+
+
+def test_backpressure_on_full_socket_buffers_and_on_stack_backlog() -> None:
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        with socket.socket() as server:
+            server.bind((LOCAL, 0))
+            server.listen()
+            server.setblocking(False)
+            b = await node(listen=False, high_water=64 * 1024)
+            b.input(b.t.open, IpAddress(LOCAL, server.getsockname()[1]))
+            peer, _ = await loop.sock_accept(server)
+            await b.until(lambda: b.t.events)
+            chunk, total = b"z" * 65536, 0
+            while b.d.writable():  # the peer does not read: kernel buffers fill, then asyncio's
+                b.input(b.t.write, b.t.opened[0], chunk)
+                total += len(chunk)
+                assert total < 1 << 30
+            waiter = asyncio.ensure_future(b.d.wait_writable())
+            await asyncio.sleep(0)
+            assert not waiter.done()
+            with peer:
+                got = 0
+                while got < total:
+                    got += len(await loop.sock_recv(peer, 1 << 20))
+                await asyncio.wait_for(waiter, 5)
+                assert b.d.writable()
+
+                b.t.held = 1  # a layer holds a message back (flow control)
+                assert not b.d.writable()
+                waiter = asyncio.ensure_future(b.d.wait_writable())
+                await asyncio.sleep(0)
+                assert not waiter.done()
+                b.input(setattr, b.t, "held", 0)  # credits arrived: the next input wakes the sender
+                await asyncio.wait_for(waiter, 5)
+                await b.d.aclose()
+
+    run(body)
+
+
+def test_accepted_connection_ids_are_fresh() -> None:
+    async def body() -> None:
+        a, b = await node(), await node(listen=False)
+        assert a.t.bound is not None
+        b.input(b.t.open, a.t.bound, 0, b"1\n")
+        b.input(b.t.open, a.t.bound, 0, b"2\n")
+        await a.until(lambda: len(a.t.lines()) == 2)
+        ids = {e[1] for e in a.t.events if e[0] == "open"}
+        assert len(ids) == 2 and all(isinstance(i, int) for i in ids)
+        assert a.stack.new_conn_id() == ConnId(3)
+        await a.d.aclose()
+        await b.d.aclose()
+
+    run(body)
+
+
+class ListenAtInit(LineTransport):
+    """Emits its Listen when the stack is built, as TCP does (Java binds in TCP.init)."""
+
+    def init(self) -> None:
+        self.emit(Listen(self.stack.new_request_id(), IpAddress(LOCAL, 0)))
+
+    def start(self) -> None:
+        pass
+
+
+def test_commands_from_init_run_when_the_driver_starts_and_settle_waits_for_them() -> None:
+    async def body() -> None:
+        t = ListenAtInit()
+        stack = ProtocolStack([t], clock=LoopClock(), rng=random.Random(1))
+        d = StackDriver(stack, on_event=lambda ev: None)
+        assert t.results == []
+        await d.settle()
+        (res,) = t.results
+        assert isinstance(res, Listening) and res.addr.port != 0
+        await d.settle()  # nothing in flight: returns at once
+        await d.aclose()
+
+    run(body)
