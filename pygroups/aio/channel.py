@@ -29,7 +29,7 @@ from typing import Any, Final
 from pygroups.address import Address
 from pygroups.aio.driver import LoopClock, StackDriver
 from pygroups.errors import ChannelClosed, ConnectError, ConnectTimeout, LocalProtocolError
-from pygroups.events import Event
+from pygroups.events import Event, JoinFailed, Leave, LeaveComplete
 from pygroups.message import Flag, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag
 from pygroups.stack.io import AppEvent, Received, ViewInstalled
@@ -177,8 +177,7 @@ def _build_layers(config: StackConfig, variables: Mapping[str, str] | None) -> l
 
 class _ChannelTop(Layer):
     """The channel's own layer, on top of the stack (where JChannel sits above the top protocol): it
-    sees the GMS events the application sentinel would only count. Matched by class name, because
-    GMS keeps them in its package for now (pygroups.protocols.pbcast.gms.events)."""
+    sees the GMS outcomes (`JoinFailed`, `LeaveComplete`) the application sentinel would only count."""
 
     name = "CHANNEL"
 
@@ -187,10 +186,9 @@ class _ChannelTop(Layer):
         self.channel = channel
 
     def up(self, evt: Event) -> None:
-        kind = type(evt).__name__
-        if kind == "JoinFailed":  # JoinRsp.fail_reason: Java's connect() throws SecurityException
-            self.channel._join_failed(str(getattr(evt, "reason", evt)))
-        elif kind == "LeaveComplete":
+        if isinstance(evt, JoinFailed):  # JoinRsp.fail_reason: Java's connect() throws SecurityException
+            self.channel._join_failed(evt.reason)
+        elif isinstance(evt, LeaveComplete):
             self.channel._leave_complete()
         else:
             self.up_layer.up(evt)
@@ -346,8 +344,6 @@ class Channel:
         gms = next((layer for layer in self.stack.layers if layer.name == "pbcast.GMS"), None)
         if gms is None or self.view is None:
             return
-        from pygroups.protocols.pbcast.gms.events import Leave
-
         self._leave_done = False
         driver.call(self.stack.run_input, self._top.down, Leave())
         leave_timeout = int(getattr(gms, "leave_timeout", 1000)) / 1000

@@ -17,8 +17,8 @@ from functools import cache
 
 import pytest
 
+from pygroups.events import Leave
 from pygroups.protocols.pbcast.gms import GMS
-from pygroups.protocols.pbcast.gms.events import Leave
 from pygroups.stack.io import ViewInstalled
 from pygroups.stack.layer import Layer
 from pygroups.testing.invariants import (

@@ -22,10 +22,9 @@ from pygroups.aio.channel import (
     payload_object,
 )
 from pygroups.errors import ChannelClosed, ConfigError, ConnectError, ConnectTimeout, LocalProtocolError
-from pygroups.events import Connect, Event
+from pygroups.events import Connect, Event, JoinFailed, Leave, LeaveComplete
 from pygroups.message import Flag, Message, MsgType
 from pygroups.objects import JavaPrimitive, PrimitiveTag
-from pygroups.protocols.pbcast.gms.events import JoinFailed, Leave, LeaveComplete
 from pygroups.stack.io import Received, ViewInstalled
 from pygroups.stack.layer import Layer
 from pygroups.view import MergeView, View, ViewId

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING
 
 from pygroups.address import Address
 from pygroups.clock import TimerHandle
-from pygroups.events import BecomeServer, DiscoveryResponse, FindInitialMembers
+from pygroups.events import BecomeServer, DiscoveryResponse, FindInitialMembers, JoinFailed
 from pygroups.message import Flag, Message, MsgType
 from pygroups.view import Digest, View, ViewId
 from pygroups.wire.headers.gms import GmsHeader, JoinRsp
 from pygroups.wire.headers.ping import PingData
 
-from .events import JoinFailed
 from .role import GmsRole
 
 if TYPE_CHECKING:

@@ -33,6 +33,8 @@ from pygroups.events import (
     GetDigest,
     GetPhysicalAddress,
     IsMergeInProgress,
+    Leave,
+    LeaveComplete,
     Merge,
     MergeDigest,
     ResumeStable,
@@ -57,7 +59,6 @@ from pygroups.wire.headers.gms import (
 from .ack_collector import AckCollector
 from .client import ClientRole
 from .coordinator import CoordinatorRole
-from .events import Leave, LeaveComplete
 from .handlers import DISPATCH
 from .leaver import Leaver
 from .membership import (
