@@ -234,6 +234,9 @@ class TCP(TP):
     # --- sending --------------------------------------------------------------------------------------
 
     def send_unicast(self, dest: IpAddress, payload: bytes) -> None:
+        if not self._running:  # after DISCONNECT closed everything: never reopen a connection
+            self.counters["dropped_msgs (not running)"] += 1
+            return
         data = frame(payload)
         conn = self._conns.get(dest)
         if conn is None:

@@ -23,6 +23,7 @@ from pygroups.address import UUID, Address, IpAddress
 from pygroups.clock import ManualClock
 from pygroups.events import (
     AddPhysicalAddress,
+    Disconnect,
     Event,
     FindMembersAsync,
     GetLocalAddress,
@@ -872,3 +873,17 @@ def test_replaying_java_connections_delivers_every_frame() -> None:
         assert tcp.counters["msgs_received"] > 0
         delivered += len(top.msgs)
     assert delivered > 2600  # 1300 bulk multicasts and 1300 unicasts, plus the control traffic
+
+
+def test_sends_after_disconnect_open_no_connection() -> None:
+    """Found by the channel: a message flushed after DISCONNECT closed everything reopened a
+    connection that then lingered into the next session. Once disconnected, sends are dropped."""
+    stack, tcp, _ = connected_a()
+
+    def disconnect_then_send() -> None:
+        tcp.down(Disconnect())
+        tcp.up_layer.down_msg(msg(B, b"late"))
+
+    stack.run_input(disconnect_then_send)
+    assert not [c for c in stack.take_io() if isinstance(c, OpenConnection)]
+    assert tcp.counters["dropped_msgs (not running)"] == 1
