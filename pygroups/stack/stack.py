@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any, TypeVar
 
@@ -45,6 +44,37 @@ class _InputClock:
 
     def now_ns(self) -> int:
         return self._source.now_ns() if self._frozen is None else self._frozen
+
+
+class _Input:
+    """The context of one stack input: freezes the clock, refuses re-entry, runs ``call_soon`` work.
+
+    A class rather than a generator context manager: it wraps every message, so its cost counts."""
+
+    __slots__ = ("_stack",)
+
+    def __init__(self, stack: ProtocolStack) -> None:
+        self._stack = stack
+
+    def __enter__(self) -> None:
+        stack = self._stack
+        if stack._in_input:
+            raise LocalProtocolError("re-entrant input: a stack input was called while another one runs")
+        stack._in_input = True
+        stack.clock._frozen = stack.clock._source.now_ns()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        stack = self._stack
+        try:
+            if exc_type is None:
+                soon = stack._soon
+                while soon:
+                    fn, args = soon.popleft()
+                    fn(*args)
+        finally:
+            stack._soon.clear()
+            stack.clock._frozen = None
+            stack._in_input = False
 
 
 class _Bottom(Layer):
@@ -105,6 +135,9 @@ class ProtocolStack:
         self._last_request_id = 0
         self._in_input = False
         self._soon: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._input_guard = _Input(self)
+        # only layers that can hold messages back are asked (the channel asks on every send)
+        self._backlog_layers = [x for x in self.layers if type(x).backlog is not Layer.backlog]
         self.stale_io_results = 0
         self._bottom = _Bottom()
         self._top = _Top(self._events)
@@ -156,7 +189,7 @@ class ProtocolStack:
         """Messages accepted by `send` but held back inside the stack (flow control out of credits).
 
         A driver applies backpressure while this is above zero (Java's sender thread would block)."""
-        return sum(layer.backlog() for layer in self.layers)
+        return sum(layer.backlog() for layer in self._backlog_layers)
 
     def statistics(self) -> dict[str, Mapping[str, int | float]]:
         return {layer.name: layer.statistics() for layer in self.layers}
@@ -275,22 +308,8 @@ class ProtocolStack:
         self._last_request_id += 1
         return self._last_request_id
 
-    @contextmanager
-    def _input(self) -> Iterator[None]:
-        if self._in_input:
-            raise LocalProtocolError("re-entrant input: a stack input was called while another one runs")
-        self._in_input = True
-        self.clock._frozen = self.clock._source.now_ns()
-        try:
-            yield
-            soon = self._soon
-            while soon:
-                fn, args = soon.popleft()
-                fn(*args)
-        finally:
-            self._soon.clear()
-            self.clock._frozen = None
-            self._in_input = False
+    def _input(self) -> _Input:
+        return self._input_guard
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)
