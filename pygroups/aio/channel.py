@@ -341,6 +341,7 @@ class Channel:
     async def _leave(self, driver: StackDriver) -> None:
         """JChannel.disconnect's graceful part: GMS sends LEAVE_REQ and waits (leave_timeout) for
         LEAVE_RSP; we wait for its LeaveComplete. Stacks without GMS skip this."""
+        driver.flush_sends()  # messages sent before the leave go out before LEAVE_REQ
         gms = next((layer for layer in self.stack.layers if layer.name == "pbcast.GMS"), None)
         if gms is None or self.view is None:
             return
@@ -383,8 +384,9 @@ class Channel:
 
     async def send(self, dest: Address | Message | None, payload: Any = _NOTHING, *, flags: int = 0) -> None:
         """Send a message to ``dest`` (None = the whole cluster): ``send(dest, b"..")``,
-        ``send(dest, "text")``, ``send(dest, 42)`` or ``send(msg)``. Returns once the stack has
-        accepted it; waits while flow control or full socket buffers hold messages back."""
+        ``send(dest, "text")``, ``send(dest, 42)`` or ``send(msg)``. Returns once the message is
+        queued: the sends of one loop iteration go down in one stack input, so they are bundled.
+        Waits first while flow control or full socket buffers hold messages back."""
         if isinstance(dest, Message):
             if payload is not _NOTHING:
                 raise LocalProtocolError("send(msg) takes no payload")
@@ -399,7 +401,7 @@ class Channel:
         self._check()
         if not self.stack.connected:
             raise LocalProtocolError("the channel was disconnected while send() waited")
-        driver.call(self.stack.send, msg)
+        driver.queue_send(msg)
 
     # --- receiving --------------------------------------------------------------------------------
 

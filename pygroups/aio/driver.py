@@ -38,6 +38,7 @@ from typing import Any
 
 from pygroups.address import IpAddress
 from pygroups.errors import ChannelClosed
+from pygroups.message import Message
 from pygroups.stack.io import (
     AppEvent,
     Close,
@@ -55,6 +56,7 @@ from pygroups.stack.stack import ProtocolStack
 log = logging.getLogger(__name__)
 
 HIGH_WATER = 4 * 1024 * 1024
+MAX_SEND_BATCH = 256  # messages queued by send() before they go down in one input regardless
 """Bytes buffered per socket before the sender is held back (asyncio ``pause_writing``)."""
 
 
@@ -189,6 +191,8 @@ class StackDriver:
         self._timer_deadline: int | None = None
         self.dropped_writes = 0
         self._requests: set[asyncio.Task[None]] = set()
+        self._send_queue: list[Message] = []
+        self._send_scheduled = False
         clock = getattr(stack.clock, "_source", None)
         if isinstance(clock, LoopClock):
             clock.loop = self.loop
@@ -209,6 +213,27 @@ class StackDriver:
                 except Exception as e:  # e.g. an application callback: the driver stops, as in _input
                     self._fail(e)
                     raise
+
+    def queue_send(self, msg: Message) -> None:
+        """Send ``msg`` with the others queued in this loop iteration, as one stack input (see
+        `ProtocolStack.send_many`): one input per message would defeat the transport's bundling."""
+        self._check()
+        self._send_queue.append(msg)
+        if len(self._send_queue) >= MAX_SEND_BATCH:
+            self._send_queued()
+        elif not self._send_scheduled:
+            self._send_scheduled = True
+            self.loop.call_soon(self._send_queued)
+
+    def flush_sends(self) -> None:
+        """Send what `queue_send` holds now (before a leave, so nothing sent earlier is lost)."""
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        self._send_scheduled = False
+        msgs, self._send_queue = self._send_queue, []
+        if msgs:
+            self._input(self.stack.send_many, msgs)
 
     def _input(self, fn: Callable[..., object], *args: Any) -> None:
         """An input from the network or a timer: an exception stops the driver."""

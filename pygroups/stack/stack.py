@@ -231,6 +231,18 @@ class ProtocolStack:
         with self._input():
             self._top.down_layer.down_msg(msg)
 
+    def send_many(self, msgs: Sequence[Message]) -> int:
+        """Send several application messages in one input, so the transport bundles them (Java's
+        bundler does the same with messages queued while the socket is busy). Returns how many
+        were sent: none once disconnected (messages still queued at disconnect are dropped)."""
+        if self.cluster is None:
+            return 0
+        with self._input():
+            top = self._top.down_layer
+            for msg in msgs:
+                top.down_msg(msg)
+        return len(msgs)
+
     def on_connection_opened(self, conn: ConnId, peer: IpAddress) -> None:
         with self._input():
             self.transport.on_connection_opened(conn, peer)

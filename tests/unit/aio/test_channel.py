@@ -92,8 +92,10 @@ def test_events_iterator_and_callbacks() -> None:
             ch.on_view = seen_views.append
             await ch.connect("c")
             assert len(seen_views) == 1
-            ch.on_message = lambda m: seen.append(payload_object(m))
-            await ch.send(None, "cb")
+            delivered = asyncio.Event()
+            ch.on_message = lambda m: (seen.append(payload_object(m)), delivered.set())
+            await ch.send(None, "cb")  # queued: it goes down with the sends of this loop iteration
+            await asyncio.wait_for(delivered.wait(), 1)
             assert seen == ["cb"]
             ch.on_message = None
             await ch.send(None, "q1")
@@ -162,8 +164,10 @@ def test_send_waits_while_the_stack_holds_messages_back() -> None:
         async with open_channel(toy(), cluster="c", name="A") as ch:
             valve = ch.stack.find(Valve)
             valve.open = False
-            await ch.send(None, "first")  # accepted, held back by the valve
-            assert ch.stack.backlog() == 1
+            await ch.send(None, "first")  # queued for the stack's next send input
+            assert ch._driver is not None
+            ch._driver.flush_sends()  # what the loop does at the end of this iteration
+            assert ch.stack.backlog() == 1  # accepted, held back by the valve
             second = asyncio.ensure_future(ch.send(None, "second"))
             await asyncio.sleep(0)
             assert not second.done()  # blocked like Java's sender thread
@@ -187,8 +191,9 @@ def test_a_failing_callback_stops_the_channel_and_propagates() -> None:
             async with ch:
                 await ch.connect("c")
                 ch.on_message = bad
+                await ch.send(None, "x")  # queued; the callback runs when the loop sends it
                 with pytest.raises(ValueError, match="receiver bug"):
-                    await ch.send(None, "x")  # the callback ran inside send's flush
+                    await ch.wait_view(size=5, timeout=5)  # woken by the failure, which it raises
                 await ch.send(None, "y")  # the channel stopped: every later operation raises the error
         assert ch.closed
 
