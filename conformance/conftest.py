@@ -59,3 +59,21 @@ def java_catalogue(java_peer):
     if problem:
         pytest.fail(problem, pytrace=False)
     return result
+
+
+@pytest.fixture
+def make_cluster(java_peer):
+    """A factory of conformance/cluster.py clusters (the Java peer built first); every cluster is torn down
+    after the test, whatever happened (no orphan processes)."""
+    import cluster as cluster_mod
+
+    made: list = []
+
+    def make(config: str, **kwargs):
+        c = cluster_mod.Cluster(config, **kwargs)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()

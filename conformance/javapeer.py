@@ -6,6 +6,7 @@ modification time) and runs its modes:
 * ``catalogue()``    golden vectors serialized by JGroups, as a list of dicts
 * ``Decoder``        one long-lived JVM that decodes/re-encodes bytes with JGroups' own read/write paths
 * ``JavaNode``       a real JChannel (``node`` mode) driven by JSON commands, optionally in a netns
+                     (cluster.py drives the same mode, and pypeer.py's Python twin, for mixed clusters)
 * ``bench()``        JGroups' marshalling speed for the catalogue's ``bench-batch10`` list
 
 Every failure raises :class:`JavaPeerError` with a message meant for a test report. Callers (see
