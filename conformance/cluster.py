@@ -375,8 +375,7 @@ class Cluster:
                 if len(keys) == 1:
                     agreed = next(iter(last.values()))
                     assert agreed is not None
-                    if not names or all(v is not None and sorted(v["members"]) == sorted(members)
-                                        for v in last.values()):
+                    if not names or all(self._shows_names(n, v, members) for n, v in zip(holders, last.values())):
                         break
             if time.monotonic() >= deadline:
                 lines = [f"  {name}: {show_view(v) if v else None}" + (f" {view_key(v)}" if v else "")
@@ -396,6 +395,15 @@ class Cluster:
         resolved["creator"] = by_uuid.get(agreed["creator_uuid"], agreed["creator"])
         resolved["coord"] = resolved["members"][0] if resolved["members"] else None
         return resolved
+
+    @staticmethod
+    def _shows_names(node: PeerNode, view: dict[str, Any] | None, members: Sequence[str]) -> bool:
+        """Whether ``node`` prints every member by its logical name. Names travel with discovery and
+        may arrive after the view was installed (in Java too), so ask for the current view if needed."""
+        if view is not None and sorted(view["members"]) == sorted(members):
+            return True
+        current = node.current_view(timeout=10.0)
+        return sorted(current.get("members") or []) == sorted(members)
 
     def close(self) -> None:
         """Asks every node to exit, in parallel; kills whatever is still alive."""

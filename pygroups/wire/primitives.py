@@ -43,6 +43,7 @@ from pygroups.address import (
     MillisAddress,
     SiteMaster,
     SiteUUID,
+    java_equals,
 )
 from pygroups.view import Digest, MergeView, View, ViewId
 
@@ -573,12 +574,12 @@ class _MergeViewAdapter(Adapter):  # type: ignore[misc]
         return MergeView(obj.view_id, members, subgroups)
 
     def _encode(self, obj: MergeView, context: Any, path: str) -> dict[str, Any]:
-        index: dict[Address, int] = {}
-        for i, m in enumerate(obj.members):
-            index.setdefault(m, i)
+        members = obj.members
 
         def ref(a: Address | None) -> dict[str, Any]:
-            i = index.get(a, -1) if a is not None else -1
+            # MergeView.get(Address): the first member m with a.equals(m), by Java's equals (a
+            # SiteMaster equals any SiteMaster of its site): a dict lookup would find another index
+            i = next((i for i, m in enumerate(members) if java_equals(a, m)), -1) if a is not None else -1
             return {"index": i, "addr": a if i < 0 else None}
 
         subgroups = [

@@ -120,3 +120,16 @@ def test_modified_utf8_reads_what_java_reads(raw: bytes, text: str) -> None:
 def test_modified_utf8_refuses_what_java_refuses(raw: bytes) -> None:
     with pytest.raises(ConstructError):
         JavaUTF.parse(len(raw).to_bytes(2, "big") + raw)
+
+
+def test_merge_view_subgroup_references_use_java_equals() -> None:
+    """Found by the jar (test_object_conformance): MergeView.get(Address) scans the members with
+    Java's equals, under which all null-site SiteMasters are equal, so a subgroup creator that is a
+    different SiteMaster is written as the index of the member SiteMaster, not inline."""
+    from pygroups.address import SiteMaster
+
+    member, creator = SiteMaster(0, 1, 0, (), None, None), SiteMaster(0, 7818, 0, (), None, None)
+    mv = MergeView(ViewId(None, 0), (UUID(0, 1), member), (View(ViewId(creator, 0), ()),))
+    data = MergeViewFormat.build(mv)
+    assert MergeViewFormat.parse(data).subgroups[0].view_id.creator is not None
+    assert MergeViewFormat.parse(data).subgroups[0].view_id.creator.sort_key() == member.sort_key()
