@@ -360,7 +360,12 @@ class TCP(TP):
                     if c.outgoing:
                         c.received = True
                         c.retained.clear()
-                    self.receive(c.peer, payload)
+                    if not self.receive(c.peer, payload):
+                        # the peer speaks something we cannot read: it loses this connection (it
+                        # reconnects on its next send); our other connections are unaffected
+                        self.counters["conns_closed (bad frame)"] += 1
+                        self._close(c, graceful=False)
+                        return
                 case CloseMarker():
                     self.counters["conns_closed (by peer)"] += 1
                     self._peer_closed(c)

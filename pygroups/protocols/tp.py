@@ -318,14 +318,18 @@ class TP(TransportLayer):
 
     # --- receiving ------------------------------------------------------------------------------------
 
-    def receive(self, sender: IpAddress | None, payload: bytes) -> None:
-        """TP.receive: one TP payload (a single message or a list) read from ``sender``."""
+    def receive(self, sender: IpAddress | None, payload: bytes) -> bool:
+        """TP.receive: one TP payload (a single message or a list) read from ``sender``.
+
+        Returns False when the payload shows the sender cannot be talked to (an incompatible
+        version, bytes that do not decode, e.g. a header of a protocol we lack): the transport then
+        drops that sender's connection. Ordinary drops (other cluster, not for us) return True."""
         if sender is not None and sender == self.physical_addr:
             self.counters["dropped_frames (from self)"] += 1
-            return
+            return True
         if len(payload) < 3:
             self._drop_frame("too short", sender, f"{len(payload)} bytes")
-            return
+            return False
         self.counters["bytes_received"] += len(payload)
         (version,) = struct.unpack_from(">h", payload, 0)
         if not self.version.is_binary_compatible(version):
@@ -333,16 +337,17 @@ class TP(TransportLayer):
             if self.log_discard_msgs_version:
                 self.log.warning("dropped a frame from %s with version %s (ours is %s)", sender,
                                  WireVersion.from_short(version), self.version)
-            return
+            return False
         try:
             frame = codec.decode_frame(payload)
         except MalformedMessage as e:
             self._drop_frame("undecodable", sender, str(e))
-            return
+            return False
         if frame.is_list:
             self._receive_list(sender, frame)
         else:
             self._receive_single(sender, frame.messages[0], frame.multicast)
+        return True
 
     def _drop_frame(self, reason: str, sender: IpAddress | None, detail: str) -> None:
         self.counters[f"dropped_frames ({reason})"] += 1

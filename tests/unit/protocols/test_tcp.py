@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -421,19 +422,40 @@ def test_drops_are_counted_and_the_connection_survives() -> None:
     other = from_b(A, b"other-cluster", cluster="nope")
     lst_other = codec.encode_list([from_b(A, b"l")], dest=A, src=B, cluster="nope")
     not_for_us = from_b(C, b"for C")
-    bad_version = bytearray(codec.encode_single(from_b(A, b"v")))
-    bad_version[0:2] = struct.pack(">h", WireVersion(5, 4, 0).short)
-    garbage = b"\x29\x46\x00\x00\x63\xff\xff"
     data = (wire(other) + struct.pack(">i", len(lst_other)) + lst_other + wire(not_for_us)
-            + struct.pack(">i", len(bad_version)) + bytes(bad_version)
-            + struct.pack(">i", len(garbage)) + garbage + wire(from_b(A, b"ok")))
+            + wire(from_b(A, b"ok")))
     stack.on_bytes(conn, data)
     assert top.payloads() == [b"ok"]
     assert tcp.counters["dropped_msgs (cluster)"] == 2
     assert tcp.counters["dropped_msgs (not for us)"] == 1
-    assert tcp.counters["dropped_frames (version)"] == 1
-    assert tcp.counters["dropped_frames (undecodable)"] == 1
     assert tcp.connections() == {PB: conn}
+
+
+def _bad_version_frame() -> bytes:
+    bad = bytearray(codec.encode_single(from_b(A, b"v")))
+    bad[0:2] = struct.pack(">h", WireVersion(5, 4, 0).short)
+    return bytes(bad)
+
+
+@pytest.mark.parametrize(("reason", "payload"), [
+    ("version", _bad_version_frame()),
+    ("undecodable", b"\x29\x46\x00\x00\x63\xff\xff"),  # a header magic nobody registered
+])
+def test_a_peer_sending_what_we_cannot_read_loses_its_own_connection(reason: str, payload: bytes) -> None:
+    """Bad input (issue 3): the frame is counted and logged, the sender's connection is closed
+    (the good frame before it is still delivered), and other connections carry on."""
+    stack, tcp, top = connected_a()
+    conn_b, conn_c = accept(stack, PB), accept(stack, PC)
+    stack.take_io()
+    stack.on_bytes(conn_b, wire(from_b(A, b"before")) + struct.pack(">i", len(payload)) + payload
+                   + wire(from_b(A, b"after")))
+    assert top.payloads() == [b"before"]
+    assert tcp.counters[f"dropped_frames ({reason})"] == 1
+    assert tcp.counters["conns_closed (bad frame)"] == 1
+    assert [c for c in stack.take_io() if isinstance(c, Close)] == [Close(conn_b, graceful=False)]
+    assert tcp.connections() == {PC: conn_c}
+    stack.on_bytes(conn_c, wire(from_b(A, b"from C")))
+    assert top.payloads() == [b"before", b"from C"]
 
 
 def test_message_to_our_physical_address_is_accepted() -> None:
