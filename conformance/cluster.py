@@ -375,7 +375,7 @@ class Cluster:
                 if len(keys) == 1:
                     agreed = next(iter(last.values()))
                     assert agreed is not None
-                    if not names or all(self._shows_names(n, v, members) for n, v in zip(holders, last.values())):
+                    if not names or all(self._shows_names(self.nodes[n], v, members) for n, v in last.items()):
                         break
             if time.monotonic() >= deadline:
                 lines = [f"  {name}: {show_view(v) if v else None}" + (f" {view_key(v)}" if v else "")
