@@ -285,6 +285,7 @@ class Cluster:
         cluster: str | None = None,
         max_nodes: int = 8,
         start_timeout: float = 60.0,
+        properties: dict[str, str] | None = None,
     ):
         self.config = stack_path(config)
         self.cluster = cluster or f"conf-{os.getpid()}-{next(_ids)}"
@@ -292,6 +293,7 @@ class Cluster:
         self._next_port = 0
         self.nodes: dict[str, PeerNode] = {}
         self.start_timeout = start_timeout
+        self.extra_properties = dict(properties or {})  # more ${...} values for every node
         self.log: list[str] = []
 
     def __enter__(self) -> Cluster:
@@ -307,6 +309,7 @@ class Cluster:
             "jgroups.bind_port": str(port),
             "jgroups.tcpping.initial_hosts": hosts,
             "jgroups.tcp.port_range": "0",
+            **self.extra_properties,
         }
 
     def spawn(self, name: str, lang: str, discard: float = 0.0) -> PeerNode:

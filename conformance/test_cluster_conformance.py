@@ -97,8 +97,13 @@ def test_python_coordinator_then_java_and_python_nodes_join(make_cluster, stack,
 
 @pytest.mark.parametrize(("stack", "mix"), [("tcp-core.xml", "mixed"), ("tcp-core.xml", "java")])
 def test_concurrent_joins_of_java_and_python_nodes_form_one_cluster(make_cluster, stack, mix):
-    """Three nodes of both languages start at once while a Java coordinator runs: one cluster, not two."""
-    c = make_cluster(stack)
+    """Three nodes of both languages start at once while a Java coordinator runs: one cluster, not two.
+
+    Without MERGE3 a joiner that hears no coordinator within join_timeout (also the discovery timeout)
+    becomes a singleton for good, in Java as in pygroups. Three processes starting at once on a loaded
+    2-core machine (JVM start-up) once kept the coordinator's answer past the stock 2 s (a Java joiner
+    became a singleton), so this test gives discovery 10 s through the stacks' ``${jgroups.join_timeout}``."""
+    c = make_cluster(stack, properties={"jgroups.join_timeout": "10s"})
     start(c, mix, "J1")
     start_together(c, mix, "P1", "J2", "P2")
     assert_same_view(c, ["J1", "P1", "J2", "P2"], coord="J1")
