@@ -70,7 +70,7 @@ def free_ports(n: int) -> list[int]:
 _ids = itertools.count(1)
 
 
-class PeerNode:
+class PeerNode(javapeer.EventLog):
     """One Java or Python node process; events are collected by a reader thread."""
 
     def __init__(
@@ -87,10 +87,8 @@ class PeerNode:
         self.lang, self.name, self.config, self.cluster = lang, name, config, cluster
         self.properties = dict(properties)
         self.discard = discard
-        self.events: list[dict[str, Any]] = []
+        super().__init__()
         self.started: dict[str, Any] | None = None
-        self._cond = threading.Condition()
-        self._exited = False
         self._process: javapeer._Process | None = None
         self.t_spawn = 0.0
 
@@ -148,31 +146,6 @@ class PeerNode:
         return self._process is not None and self._process.alive()
 
     # -- events
-
-    def _on_line(self, line: str) -> None:
-        try:
-            ev = json.loads(line)
-            if not isinstance(ev, dict) or "event" not in ev:
-                raise ValueError
-        except ValueError:
-            ev = {"event": "raw", "line": line}
-        ev["_t"] = time.monotonic()
-        with self._cond:
-            self.events.append(ev)
-            self._cond.notify_all()
-
-    def _on_exit(self) -> None:
-        with self._cond:
-            self._exited = True
-            self._cond.notify_all()
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-    def select(self, predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> list[dict[str, Any]]:
-        with self._cond:
-            return [e for e in self.events[since:] if predicate(e)]
 
     def stderr(self, lines: int = 40) -> str:
         if self._process is None:

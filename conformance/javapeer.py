@@ -328,7 +328,46 @@ class Decoder:
             self._process = None
 
 
-class JavaNode:
+class EventLog:
+    """The JSON events of a node process (objects with an ``"event"`` key; other lines become ``raw``
+    events), appended by its reader thread; shared by `JavaNode` and the cluster harness's nodes."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._exited = False
+
+    def _on_line(self, line: str) -> None:
+        try:
+            ev = json.loads(line)
+            if not isinstance(ev, dict) or "event" not in ev:
+                raise ValueError
+        except ValueError:
+            ev = {"event": "raw", "line": line}
+        ev["_t"] = time.monotonic()
+        with self._cond:
+            self.events.append(ev)
+            self._cond.notify_all()
+
+    def _on_exit(self) -> None:
+        with self._cond:
+            self._exited = True
+            self._cond.notify_all()
+
+    def mark(self) -> int:
+        """Index of the next event; pass it as ``since`` to only look at later events."""
+        with self._cond:
+            return len(self.events)
+
+    def select(self, predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> list[dict[str, Any]]:
+        with self._cond:
+            return [e for e in self.events[since:] if predicate(e)]
+
+    def count(self, predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> int:
+        return len(self.select(predicate, since))
+
+
+class JavaNode(EventLog):
     """A real JGroups JChannel (``node`` mode) in a child JVM.
 
     Events (JSON objects with an ``"event"`` key, see Node.java) are collected by a background thread.
@@ -356,9 +395,7 @@ class JavaNode:
         props.update(system_properties or {})
         self.jvm_args = [*(f"-D{k}={v}" for k, v in props.items()), *jvm_args]
         self.hex_limit = hex_limit
-        self.events: list[dict[str, Any]] = []
-        self._cond = threading.Condition()
-        self._exited = False
+        super().__init__()
         self._process: _Process | None = None
 
     # -- lifecycle
@@ -398,35 +435,6 @@ class JavaNode:
         return self._process is not None and self._process.alive()
 
     # -- events
-
-    def _on_line(self, line: str) -> None:
-        try:
-            ev = json.loads(line)
-            if not isinstance(ev, dict) or "event" not in ev:
-                raise ValueError
-        except ValueError:
-            ev = {"event": "raw", "line": line}
-        ev["_t"] = time.monotonic()
-        with self._cond:
-            self.events.append(ev)
-            self._cond.notify_all()
-
-    def _on_exit(self) -> None:
-        with self._cond:
-            self._exited = True
-            self._cond.notify_all()
-
-    def mark(self) -> int:
-        """Index of the next event; pass it as ``since`` to only look at later events."""
-        with self._cond:
-            return len(self.events)
-
-    def select(self, predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> list[dict[str, Any]]:
-        with self._cond:
-            return [e for e in self.events[since:] if predicate(e)]
-
-    def count(self, predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> int:
-        return len(self.select(predicate, since))
 
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float, since: int = 0

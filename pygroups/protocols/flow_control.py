@@ -23,8 +23,8 @@ from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.stack.layer import Layer
 from pygroups.stack.properties import Duration, Float, Size, prop
 from pygroups.stack.registry import protocol
+from pygroups.wire.codec import payload_length
 from pygroups.wire.headers.fc import FcHeader
-from pygroups.wire.jsonform import payload_length
 
 if TYPE_CHECKING:
     from pygroups.address import Address

@@ -28,9 +28,8 @@ from pygroups.message import Message, MsgType, NioPayload
 from pygroups.stack.layer import Layer
 from pygroups.stack.properties import Size, prop
 from pygroups.stack.registry import protocol
-from pygroups.wire.codec import decode_message, encode_message
+from pygroups.wire.codec import decode_message, encode_message, payload_length
 from pygroups.wire.headers.frag import FragHeader
-from pygroups.wire.jsonform import payload_length
 
 if TYPE_CHECKING:
     from pygroups.address import Address

@@ -17,14 +17,16 @@ from construct import ConstructError
 
 from pygroups.address import Address
 from pygroups.errors import MalformedMessage
-from pygroups.message import Message
+from pygroups.message import Message, MsgType
 from pygroups.wire import fast
 from pygroups.wire import headers as _headers  # noqa: F401  (registers every header)
 from pygroups.wire.message import (
+    PAYLOAD_FORMATS,
     TP_LIST,
     TP_MULTICAST,
     BareMessageFormat,
     FrameFormat,
+    GenericStreamableFormat,
     RawMessageFormat,
     message_to_raw,
     raw_to_message,
@@ -203,3 +205,25 @@ def encode_bare(msg: Message) -> bytes:
 def _s16(v: int) -> int:
     v &= 0xFFFF
     return v - 0x10000 if v >= 0x8000 else v
+
+
+def payload_length(msg: Message) -> int:
+    """Message.getLength() as Java computes it for each message type (what flow control charges,
+    what FRAG compares with frag_size, what STABLE counts towards max_bytes)."""
+    p = msg.payload
+    t = msg.type
+    if t in (MsgType.BYTES, MsgType.FRAGMENTED):
+        return 0 if p is None else len(p)
+    if t is MsgType.NIO:
+        return 0 if p.data is None else len(p.data)
+    if t is MsgType.EMPTY:
+        return 0
+    if t is MsgType.OBJECT:
+        return 0 if p is None else len(GenericStreamableFormat.build(p))
+    if t is MsgType.LONG:
+        return len(PAYLOAD_FORMATS[MsgType.LONG].build(p))
+    if t is MsgType.COMPOSITE:
+        return sum(payload_length(m) for m in p)
+    if t is MsgType.EARLYBATCH:
+        return sum(payload_length(m) for m in p.messages)
+    raise TypeError(f"unknown message type {t}")

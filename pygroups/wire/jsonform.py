@@ -13,9 +13,10 @@ from pygroups.message import BatchPayload, Header, Message, MsgType, NioPayload,
 from pygroups.objects import JavaPrimitive, JavaSerializable, OpaqueObject, PrimitiveTag, SeqnoList
 from pygroups.view import Digest, MutableDigest
 from pygroups.wire import codec
+from pygroups.wire.codec import payload_length as payload_length  # re-exported: it used to live here
 from pygroups.wire.headers import protocol_name
 from pygroups.wire.headers.jsonform import address_json, digest_json
-from pygroups.wire.message import MAGIC_DIGEST, MAGIC_MUTABLE_DIGEST, PAYLOAD_FORMATS, GenericStreamableFormat
+from pygroups.wire.message import MAGIC_DIGEST, MAGIC_MUTABLE_DIGEST
 
 
 def header_json(protocol_id: int, hdr: Header) -> dict[str, Any]:
@@ -54,27 +55,6 @@ def object_json(obj: Any) -> Any:
     if isinstance(obj, OpaqueObject):
         return {"magic": obj.magic, "opaque": obj.data.hex()}
     raise TypeError(f"no JSON form for {type(obj).__name__}")
-
-
-def payload_length(msg: Message) -> int:
-    """Message.getLength() as Java computes it for each message type."""
-    p = msg.payload
-    t = msg.type
-    if t in (MsgType.BYTES, MsgType.FRAGMENTED):
-        return 0 if p is None else len(p)
-    if t is MsgType.NIO:
-        return 0 if p.data is None else len(p.data)
-    if t is MsgType.EMPTY:
-        return 0
-    if t is MsgType.OBJECT:
-        return 0 if p is None else len(GenericStreamableFormat.build(p))
-    if t is MsgType.LONG:
-        return len(PAYLOAD_FORMATS[MsgType.LONG].build(p))
-    if t is MsgType.COMPOSITE:
-        return sum(payload_length(m) for m in p)
-    if t is MsgType.EARLYBATCH:
-        return sum(payload_length(m) for m in p.messages)
-    raise TypeError(f"unknown message type {t}")
 
 
 def payload_json(msg: Message) -> Any:

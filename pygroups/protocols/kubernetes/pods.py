@@ -470,8 +470,8 @@ def plan_targets(
     seen: set[IpAddress] = set()
     for pod in selected:
         assert pod.ip is not None
+        inet = _java_inet(pod.ip)  # once per pod; Java parses it again for every port
         for i in range(port_range + 1):  # Java: for(i=0; i <= port_range; i++)
-            inet = _java_inet(pod.ip)
             if isinstance(inet, SkipReason):
                 skipped.append(Skipped(pod, inet, f"cannot make an address of {pod.ip!r}"))
                 continue

@@ -31,8 +31,8 @@ from pygroups.stack.layer import Layer
 from pygroups.stack.properties import Duration, Size, prop
 from pygroups.stack.registry import protocol
 from pygroups.view import Digest, MutableDigest, View, ViewId
+from pygroups.wire.codec import payload_length
 from pygroups.wire.headers.stable import StableHeader
-from pygroups.wire.jsonform import payload_length
 
 _NS_PER_MS = 1_000_000
 MAX_SUSPEND_TIME_MS = 200_000  # Java's default when SUSPEND_STABLE carries no timeout
