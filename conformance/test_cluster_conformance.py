@@ -95,7 +95,14 @@ def test_python_coordinator_then_java_and_python_nodes_join(make_cluster, stack,
     assert v["members"] == ["P1", "J1", "J2", "P2"], "members are ordered by join"
 
 
-@pytest.mark.parametrize(("stack", "mix"), [("tcp-core.xml", "mixed"), ("tcp-core.xml", "java")])
+# The java-only self-check of concurrent joins is opt-in (PYGROUPS_CONFORMANCE_ALL=1): in CI on 2026-11-27 four
+# JVMs of JGroups 5.5.6 alone (no Python) failed it: one Java joiner heard nobody within the 10 s join_timeout while
+# the others joined, and without MERGE3 it stayed a singleton. Java does not guarantee this scenario either until
+# MERGE3 heals such splits (conformance/java/NOTES.md).
+CONCURRENT_CASES = [("tcp-core.xml", "mixed")] + ([("tcp-core.xml", "java")] if _ALL else [])
+
+
+@pytest.mark.parametrize(("stack", "mix"), CONCURRENT_CASES)
 def test_concurrent_joins_of_java_and_python_nodes_form_one_cluster(make_cluster, stack, mix):
     """Three nodes of both languages start at once while a Java coordinator runs: one cluster, not two.
 

@@ -21,11 +21,15 @@ Rules of this module:
 5. The driver executes what the layers emitted while the stack was built as soon as it starts
    (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. Server
    sockets live until `aclose()`: there is no I/O command to stop listening.
+6. `CallBlocking` runs on the driver's own worker threads (never on the loop); its result is fed
+   back as an input. Results that arrive after `aclose()` are dropped; a call still running then
+   is not waited for (its thread finishes on its own, e.g. at the client's read timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import logging
@@ -41,6 +45,8 @@ from pygroups.errors import ChannelClosed
 from pygroups.message import Message
 from pygroups.stack.io import (
     AppEvent,
+    CallBlocking,
+    CallDone,
     Close,
     ConnId,
     IoCommand,
@@ -193,6 +199,7 @@ class StackDriver:
         self._requests: set[asyncio.Task[None]] = set()
         self._send_queue: list[Message] = []
         self._send_scheduled = False
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         clock = getattr(stack.clock, "_source", None)
         if isinstance(clock, LoopClock):
             clock.loop = self.loop
@@ -282,8 +289,24 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
+            case CallBlocking():
+                self._spawn(self._call_blocking(cmd))
             case _:
                 raise TypeError(f"the asyncio driver cannot execute {cmd!r}")
+
+    async def _call_blocking(self, cmd: CallBlocking) -> None:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix=f"pygroups-io-{self.stack.logical_name or ''}")
+        try:
+            value = await self.loop.run_in_executor(self._executor, cmd.fn)
+        except Exception as e:
+            log.warning("%s: %s failed: %r", self.stack.logical_name, cmd.what or "blocking call", e)
+            result: IoFailed | CallDone = IoFailed(cmd.request_id, f"{cmd.what or 'blocking call'} failed: {e!r}")
+        else:
+            result = CallDone(cmd.request_id, value)
+        if not self.closed:
+            self._input(self.stack.on_io_result, result)
 
     def _arm_timer(self) -> None:
         deadline = self.stack.next_deadline_ns()
@@ -491,6 +514,8 @@ class StackDriver:
         self._conns.clear()
         self._pending.clear()
         self._paused.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
         self._wake_writers()
 
     async def settle(self, timeout: float = 10.0) -> None:

@@ -15,6 +15,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NewType
 
@@ -90,6 +91,21 @@ class Listen(IoRequest):
     options: SocketOptions = SocketOptions()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CallBlocking(IoRequest):
+    """Run ``fn()`` off the event loop (the asyncio driver uses a worker thread) and answer with
+    `CallDone` carrying its return value, or `IoFailed` if it raised.
+
+    For blocking client libraries: the Kubernetes API client (KUBE_PING), DNS resolution (DNS_PING).
+    The layer builds ``fn`` from an injected object and never calls it itself, so it stays sans-IO;
+    the simulator runs such calls (fakes, in tests) on its own schedule. ``fn`` must catch and
+    return the failures it expects: an exception means a bug or an unforeseen error. ``what``
+    names the call in logs."""
+
+    fn: Callable[[], object]
+    what: str = ""
+
+
 # --- results (driver -> stack) -----------------------------------------------------------------------
 
 
@@ -112,6 +128,13 @@ class Listening(IoResult):
     """A `Listen` succeeded; ``addr`` is the address actually bound (the real port when 0 was asked)."""
 
     addr: IpAddress
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CallDone(IoResult):
+    """A `CallBlocking` returned ``value``."""
+
+    value: object
 
 
 # --- application events (stack -> channel) -----------------------------------------------------------

@@ -51,7 +51,16 @@ from pygroups.events import (
 )
 from pygroups.message import Message, TransientFlag
 from pygroups.stack.config import load_stack_file
-from pygroups.stack.io import AppEvent, IoCommand, Received, ViewInstalled
+from pygroups.stack.io import (
+    AppEvent,
+    CallBlocking,
+    CallDone,
+    IoCommand,
+    IoFailed,
+    IoResult,
+    Received,
+    ViewInstalled,
+)
 from pygroups.stack.layer import Layer, TransportLayer, answers
 from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
@@ -336,7 +345,10 @@ class SimNetwork:
         self.trace: list[tuple[int, str, str, str, str]] | None = [] if trace else None
         self.route: Callable[[Packet], None] = self.default_route
         self.io_handler: Callable[[SimNode, IoCommand], None] = self._unhandled_io
+        self.call_latency_ns = latency_ns[1]
+        """How long a `CallBlocking` (a fake Kubernetes API, a fake resolver) takes in simulated time."""
         self._heap: list[tuple[int, int, Packet, int]] = []
+        self._results: list[tuple[int, int, SimNode, IoResult, int]] = []
         self._seq = 0
         self._invariants: list[Callable[[SimNetwork], None]] = []
         self.registry = LoopbackRegistry()
@@ -499,6 +511,8 @@ class SimNetwork:
             for cmd in node.stack.take_io():
                 if isinstance(cmd, SimSend):
                     self._send(node, cmd, cluster)
+                elif isinstance(cmd, CallBlocking):
+                    self._call_blocking(node, cmd)
                 else:
                     self.io_handler(node, cmd)
             node.events.extend(node.stack.take_events())
@@ -508,9 +522,20 @@ class SimNetwork:
                 e.add_note(note)
             raise
 
+    def _call_blocking(self, node: SimNode, cmd: CallBlocking) -> None:
+        """Run the call now (it must be a fake: no real I/O) and answer it ``call_latency_ns`` later."""
+        try:
+            result: IoResult = CallDone(cmd.request_id, cmd.fn())
+        except Exception as e:
+            result = IoFailed(cmd.request_id, f"{cmd.what or 'blocking call'} failed: {e!r}")
+        self._seq += 1
+        heapq.heappush(self._results, (self.now_ns + self.call_latency_ns, self._seq, node, result, node.incarnation))
+
     def step(self, limit_ns: int | None = None) -> bool:
         """Process the next delivery or the due timers; False when nothing happens up to ``limit_ns``."""
         t = self._heap[0][0] if self._heap else None
+        if self._results and (t is None or self._results[0][0] < t):
+            t = self._results[0][0]
         for n in self.nodes:
             d = n.stack.next_deadline_ns() if n.alive else None
             if d is not None:
@@ -520,7 +545,11 @@ class SimNetwork:
             return False
         self.clock.set(max(t, self.now_ns))
         now = self.now_ns
-        if self._heap and self._heap[0][0] <= now:
+        if self._results and self._results[0][0] <= now:
+            _, _, node, result, incarnation = heapq.heappop(self._results)
+            if node.alive and node.incarnation == incarnation:
+                self.call(node, node.stack.on_io_result, result)
+        elif self._heap and self._heap[0][0] <= now:
             _, _, packet, incarnation = heapq.heappop(self._heap)
             self._deliver(packet, incarnation)
         else:
