@@ -494,9 +494,13 @@ def plan_targets(
             return TargetPlan((), tuple(skipped), split)
         if split.allowed_ips is not None:
             allowed = split.allowed_ips
-            for addr in [a for a in members if java_host_address(a) not in allowed]:
-                members.remove(addr)
-                skipped.append(Skipped(None, SkipReason.OTHER_GROUP, f"not in group {split.own_group}", addr))
+            kept = []
+            for addr in members:
+                if java_host_address(addr) in allowed:
+                    kept.append(addr)
+                else:
+                    skipped.append(Skipped(None, SkipReason.OTHER_GROUP, f"not in group {split.own_group}", addr))
+            members = kept
     final: list[IpAddress] = []
     for addr in members:
         if own_address is not None and addr == own_address:

@@ -17,6 +17,7 @@ import java.util.Map;
  *   Peer decode                         JSON lines on stdin -> decode/re-encode results on stdout
  *   Peer node --config F --name N [--cluster C] [--hex-limit BYTES]
  *   Peer bench [--seconds S] [--warmup S]
+ *   Peer kubebench --pods FILE [--port-range N] [--split] [--not-ready-off] [--seconds S] [--warmup S]
  *   Peer version
  * </pre>
  * stdout carries only JSON lines. Anything else that writes to System.out (JGroups prints the local address
@@ -43,6 +44,7 @@ public final class Peer {
             case "decode" -> decode(json);
             case "node" -> Node.run(rest, json);
             case "bench" -> Bench.run(rest, json);
+            case "kubebench" -> org.jgroups.protocols.kubernetes.DiscoveryBench.run(rest, json);
             case "config" -> config(rest, json);
             case "version" -> {
                 json.println(Json.write(Json.obj("jgroups", Version.printVersion(), "version_short", (int)Version.version,
