@@ -22,8 +22,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pygroups.address import IpAddress  # noqa: E402
+from pygroups.address import UUID, IpAddress  # noqa: E402
+from pygroups.protocols.discovery import ping_data, request_message  # noqa: E402
 from pygroups.protocols.kubernetes.pods import parse_pods, plan_targets  # noqa: E402
+from pygroups.wire.headers.ping import PingHeader  # noqa: E402
+
+KUBE_PING_ID = 2017
 
 OWN_IP = "127.0.0.1"  # the benchmark node's own pod (Java's channel binds it; the split looks for it)
 BIND_PORT = 7800
@@ -96,12 +100,19 @@ def pod_list(n: int) -> str:
                        "items": [_pod(i, n) for i in range(n)]})
 
 
+ME = UUID(0x1234, 0x5678)
+HDR = PingHeader(PingHeader.Type.GET_MBRS_REQ, "bench", True)
+
+
 def discover(body: str, port_range: int, split: bool) -> int:
-    """What pygroups' KUBE_PING does with an API answer: parse, select, split, expand; the number of targets."""
+    """What pygroups' KUBE_PING does with an API answer (its client parses on the worker thread, the layer does the
+    rest): parse, select, split, expand, one GET_MBRS_REQ with a marshalled PingData per target, as Java's
+    findMembers does; returns the number of requests."""
     pods = parse_pods(body).pods
-    plan = plan_targets(pods, BIND_PORT, port_range, IpAddress(OWN_IP, BIND_PORT),
-                        split_clusters_during_rolling_update=split)
-    return len(plan.targets)
+    own = IpAddress(OWN_IP, BIND_PORT)
+    plan = plan_targets(pods, BIND_PORT, port_range, own, split_clusters_during_rolling_update=split)
+    data = ping_data(ME, False, "bench", own)
+    return len([request_message(addr, KUBE_PING_ID, HDR, data) for addr in plan.targets])
 
 
 def rate(body: str, port_range: int, split: bool, seconds: float, rounds: int = 7) -> tuple[float, float, float, int]:
@@ -132,13 +143,47 @@ def java_rate(pods_file: Path, port_range: int, split: bool, seconds: float) -> 
     return result
 
 
+def steady_calls(lang: str, stack: str, pods: int, window: float) -> dict[str, Any]:
+    """API calls of ``pods`` pods of one language joining one by one, then over ``window`` seconds of steady state."""
+    sys.path.insert(0, str(ROOT / "conformance"))
+    from cluster import Cluster  # type: ignore[import-not-found]
+
+    from pygroups.testing.kubeapi import KubeApiServer, make_pod
+
+    labels = {"app": "bench", "cluster": "steady"}
+    with KubeApiServer() as api:
+        env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(api.port),
+               "KUBERNETES_NAMESPACE": "bench", "KUBERNETES_LABELS": "app=bench,cluster=steady",
+               "KUBERNETES_CA_CERTIFICATE_FILE": api.ca_file, "KUBERNETES_SA_TOKEN_FILE": api.token_file}
+        with Cluster(stack, pods=True, env=env, max_nodes=pods,
+                     properties={"jgroups.kube_ping.port_range": "1"}) as c:
+            names = [f"N{i}" for i in range(pods)]
+            for name in names:
+                api.add_pod(make_pod(name.lower(), c.pod_ip(name), namespace="bench", labels=labels))
+            start = time.monotonic()
+            for name in names:
+                c.start(name, lang)
+            c.wait_same_view(names, 60)
+            joined = api.request_count
+            join_s = time.monotonic() - start
+            time.sleep(window)  # the steady state itself is what is measured
+            steady = api.request_count - joined
+    return {"lang": lang, "stack": stack, "pods": pods, "join_calls": joined, "join_seconds": join_s,
+            "window_s": window, "steady_calls": steady, "calls_per_hour": steady * 3600 / window}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pods", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--no-java", action="store_true", help="skip Java's figures")
+    ap.add_argument("--window", type=float, default=60.0, help="seconds of steady state measured per cluster")
+    ap.add_argument("--steady-pods", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="CI: 1 s per rate, a 20 s window")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.window = 1.0, 20.0
 
     body = pod_list(args.pods)
     cases = [("port_range=1", 1, False), ("port_range=1, split", 1, True)]
@@ -152,8 +197,12 @@ def main() -> int:
             rows.append({"case": label, "targets": targets, "python_per_s": med, "python_spread": [lo, hi],
                          "java_per_s": None if java is None else float(java["per_second"]),
                          "java_requests": None if java is None else int(java["requests_per_discovery"])})
+    steady = [steady_calls("python", "kubernetes-core.xml", args.steady_pods, args.window)]
+    if not args.no_java:
+        steady.append(steady_calls("java", "kubernetes-core.xml", args.steady_pods, args.window))
+        steady.append(steady_calls("java", "kubernetes.xml", args.steady_pods, args.window))
     if args.json:
-        print(json.dumps({"pods": args.pods, "bytes": len(body), "rows": rows}, indent=2))
+        print(json.dumps({"pods": args.pods, "bytes": len(body), "rows": rows, "steady": steady}, indent=2))
         return 0
     print(f"discovery over one API answer of {args.pods} pods ({len(body) / 1e6:.1f} MB JSON); "
           "medians of 7 rounds, one core")
@@ -165,6 +214,13 @@ def main() -> int:
         jt = "n/a" if r["java_requests"] is None else str(r["java_requests"])
         print(f"| {r['case']} | {r['targets']} / {jt} | {r['python_per_s']:,.1f} | {1e3 / r['python_per_s']:.1f} | "
               + (f"{j:,.1f} | {1e3 / j:.1f} | {r['python_per_s'] / j:.2f} |" if j else "n/a | n/a | n/a |"))
+    print(f"\nKubernetes API calls of a steady cluster of {args.steady_pods} pods (steady state measured over "
+          f"{args.window:g} s, scaled to an hour)")
+    print("| pods | stack | calls while joining | calls per hour, steady |")
+    print("|---|---|---:|---:|")
+    for r in steady:
+        print(f"| {r['pods']} {'pygroups' if r['lang'] == 'python' else 'Java'} | {r['stack']} | {r['join_calls']} "
+              f"| {r['calls_per_hour']:,.0f} |")
     return 0
 
 

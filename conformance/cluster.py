@@ -11,6 +11,16 @@ TCPPING.initial_hosts lists every port of the cluster.
         b, p = c.start_many([("B", "java"), ("P", "python")])
         c.wait_same_view(["A", "B", "P"])
 
+Pod mode (``Cluster(config, pods=True, env={...})``) mimics Kubernetes pods for KUBE_PING/DNS_PING: every node
+gets its own loopback IP (:func:`allocate_pod_ip`) and binds ``<ip>:7800`` through ``jgroups.bind_addr`` /
+``jgroups.bind_port`` (no TCPPING hosts); ``c.pod_ip(name)`` hands out a node's IP before it starts (so an API or
+DNS stand-in can list it first), and ``env`` (cluster-wide) plus ``c.start(name, lang, env={...})`` (per node)
+become environment variables of the node process, where KUBE_PING reads KUBERNETES_NAMESPACE etc.:
+
+    with Cluster("kubernetes-core.xml", pods=True, env={"KUBERNETES_NAMESPACE": "demo"}) as c:
+        api.add_pod(make_pod("j1", c.pod_ip("J1"), namespace="demo", labels={"app": "demo"}))
+        c.start("J1", "java", env={"KUBERNETES_LABELS": "app=demo"})
+
 Teardown is reliable: ``close()`` asks every node to exit, then escalates to SIGTERM/SIGKILL; nodes also exit
 when their stdin closes (the harness process died). Failures raise :class:`ClusterError` whose message carries
 the recent events and the stderr tail of every node involved.
@@ -69,6 +79,41 @@ def free_ports(n: int) -> list[int]:
 
 _ids = itertools.count(1)
 
+#: The port every pod binds (KUBE_PING probes ``pod IP x bind_port..bind_port+port_range``).
+POD_PORT = 7800
+_pod_lock = threading.Lock()
+_pod_next = 0
+
+
+def _bindable(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def allocate_pod_ip() -> str:
+    """A loopback IP never handed out before in this process, whose POD_PORT is free right now.
+
+    Addresses are ``127.A.B.C`` with every octet in 100..254 (A from the process id, so concurrent test
+    processes differ): all have the same length, so no pod IP is a substring of another, which matters
+    because jgroups-kubernetes finds its own pod for the rolling-update split by a substring match. Never
+    reusing an address in a process means a node never binds where an earlier one left TIME_WAIT sockets.
+    """
+    global _pod_next
+    a = 100 + os.getpid() % 155
+    with _pod_lock:
+        while True:
+            n = _pod_next
+            _pod_next += 1
+            if n >= 155 * 155:
+                raise ClusterError("pod IP allocator exhausted")
+            ip = f"127.{a}.{100 + n // 155}.{100 + n % 155}"
+            if _bindable(ip, POD_PORT):
+                return ip
+
 
 class PeerNode(javapeer.EventLog):
     """One Java or Python node process; events are collected by a reader thread."""
@@ -81,12 +126,14 @@ class PeerNode(javapeer.EventLog):
         cluster: str,
         properties: dict[str, str],
         discard: float = 0.0,
+        env: dict[str, str] | None = None,
     ):
         if lang not in ("java", "python"):
             raise ValueError(f"lang must be java or python, not {lang!r}")
         self.lang, self.name, self.config, self.cluster = lang, name, config, cluster
         self.properties = dict(properties)
         self.discard = discard
+        self.env = dict(env or {})  # extra environment variables of the node process
         super().__init__()
         self.started: dict[str, Any] | None = None
         self._process: javapeer._Process | None = None
@@ -114,7 +161,7 @@ class PeerNode(javapeer.EventLog):
                 raise ClusterError(str(e)) from None
         self.t_spawn = time.monotonic()
         try:
-            self._process = javapeer._Process(self.command_line(), self._on_line, self._on_exit)
+            self._process = javapeer._Process(self.command_line(), self._on_line, self._on_exit, env=self.env)
         except javapeer.JavaPeerError as e:
             raise ClusterError(f"{self}: {e}") from None
 
@@ -259,14 +306,21 @@ class Cluster:
         max_nodes: int = 8,
         start_timeout: float = 60.0,
         properties: dict[str, str] | None = None,
+        *,
+        pods: bool = False,
+        env: dict[str, str] | None = None,
     ):
         self.config = stack_path(config)
         self.cluster = cluster or f"conf-{os.getpid()}-{next(_ids)}"
-        self.ports = free_ports(max_nodes)
+        self.pods = pods
+        self.ports = [] if pods else free_ports(max_nodes)
         self._next_port = 0
+        self.max_nodes = max_nodes
+        self.pod_ips: dict[str, str] = {}  # pod mode: node name -> its loopback IP
         self.nodes: dict[str, PeerNode] = {}
         self.start_timeout = start_timeout
         self.extra_properties = dict(properties or {})  # more ${...} values for every node
+        self.env = dict(env or {})  # environment variables of every node process
         self.log: list[str] = []
 
     def __enter__(self) -> Cluster:
@@ -274,6 +328,23 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def pod_ip(self, name: str) -> str:
+        """Pod mode: the loopback IP node ``name`` binds (allocated on first use, also before it starts)."""
+        if not self.pods:
+            raise ValueError("pod_ip() needs Cluster(..., pods=True)")
+        ip = self.pod_ips.get(name)
+        if ip is None:
+            ip = self.pod_ips[name] = allocate_pod_ip()
+        return ip
+
+    def pod_properties(self, ip: str) -> dict[str, str]:
+        return {
+            "jgroups.bind_addr": ip,
+            "jgroups.bind_port": str(POD_PORT),
+            "jgroups.port_range": "0",  # TP.port_range: a busy port fails loudly instead of drifting
+            **self.extra_properties,
+        }
 
     def properties(self, port: int) -> dict[str, str]:
         hosts = ",".join(f"127.0.0.1[{p}]" for p in self.ports)
@@ -285,25 +356,41 @@ class Cluster:
             **self.extra_properties,
         }
 
-    def spawn(self, name: str, lang: str, discard: float = 0.0) -> PeerNode:
+    def spawn(self, name: str, lang: str, discard: float = 0.0, env: dict[str, str] | None = None) -> PeerNode:
         if name in self.nodes:
             raise ValueError(f"duplicate node name {name}")
-        if self._next_port >= len(self.ports):
-            raise ValueError("more nodes than max_nodes")
-        port = self.ports[self._next_port]
-        self._next_port += 1
-        node = PeerNode(lang, name, self.config, self.cluster, self.properties(port), discard)
+        if self.pods:
+            props = self.pod_properties(self.pod_ip(name))
+        else:
+            if self._next_port >= len(self.ports):
+                raise ValueError("more nodes than max_nodes")
+            props = self.properties(self.ports[self._next_port])
+            self._next_port += 1
+        node = PeerNode(lang, name, self.config, self.cluster, props, discard, env={**self.env, **(env or {})})
         self.nodes[name] = node
         node.spawn()
         return node
 
-    def start(self, name: str, lang: str, discard: float = 0.0) -> PeerNode:
-        """Starts a node and waits until its channel is connected (first view installed)."""
-        return self.start_many([(name, lang)], discard)[0]
+    def start(
+        self, name: str, lang: str, discard: float = 0.0, env: dict[str, str] | None = None
+    ) -> PeerNode:
+        """Starts a node and waits until its channel is connected (first view installed). ``env``: more
+        environment variables for this node (on top of the cluster's)."""
+        return self.start_many([(name, lang)], discard, env=env)[0]
 
-    def start_many(self, specs: Iterable[tuple[str, str]], discard: float = 0.0) -> list[PeerNode]:
-        """Starts nodes concurrently (they join in any order) and waits until each is connected."""
-        nodes = [self.spawn(name, lang, discard) for name, lang in specs]
+    def start_many(
+        self,
+        specs: Iterable[tuple[str, str] | tuple[str, str, dict[str, str]]],
+        discard: float = 0.0,
+        env: dict[str, str] | None = None,
+    ) -> list[PeerNode]:
+        """Starts nodes concurrently (they join in any order) and waits until each is connected. A spec is
+        ``(name, lang)`` or ``(name, lang, env)``; ``env`` applies to all of them, a spec's own env on top."""
+        nodes = []
+        for spec in specs:
+            name, lang, *rest = spec
+            own: dict[str, str] = rest[0] if rest else {}
+            nodes.append(self.spawn(name, lang, discard, env={**(env or {}), **own}))
         for n in nodes:
             try:
                 ev = n.wait_started(self.start_timeout)

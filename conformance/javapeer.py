@@ -194,12 +194,20 @@ def bench(seconds: float = 3.0, warmup: float = 2.0, timeout: float | None = Non
 class _Process:
     """A child JVM whose stdout lines go to a callback and whose stderr is kept (tail) for error messages."""
 
-    def __init__(self, cmd: list[str], on_line: Callable[[str], None], on_exit: Callable[[], None]):
+    def __init__(
+        self,
+        cmd: list[str],
+        on_line: Callable[[str], None],
+        on_exit: Callable[[], None],
+        env: dict[str, str] | None = None,
+    ):
+        """``env``: extra environment variables for the child (added to this process's environment)."""
         self.cmd = cmd
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
         try:
             self.proc = subprocess.Popen(
                 cmd,
+                env={**os.environ, **env} if env else None,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -10,6 +10,8 @@ so conformance/cluster.py treats Java and Python nodes alike:
 * ``--discard RATE`` inserts pygroups' DISCARD layer right above the transport (the XML stays unmodified); the
   ``discard`` command sets its up discard rate (to RATE), as the Java node does.
 * stdout carries only JSON lines (anything else printed goes to stderr); stdin EOF closes the channel and exits.
+* With KUBE_PING in the stack, a capture layer sits right above the transport (as the Java node's
+  DiscoveryCapture) for ``kube_targets``; ``kube_pods`` and ``kube_targets`` answer like the Java node's.
 """
 
 from __future__ import annotations
@@ -114,12 +116,46 @@ def _set_discard_rate(layer: Any, rate: float) -> None:
         raise RuntimeError(f"cannot set the up discard rate of {layer!r}")
 
 
+KUBE_PING_NAME = "kubernetes.KUBE_PING"
+KUBE_SETTINGS = ("port_range", "useNotReadyAddresses", "split_clusters_during_rolling_update")
+
+
+def _capture_layer() -> Any:
+    """A pass-through layer that, while armed, swallows discovery requests and records their destinations
+    (the Java node's DiscoveryCapture)."""
+    from pygroups.stack.layer import Layer
+    from pygroups.wire.headers.ping import PingHeader
+
+    class DiscoveryCapture(Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.protocol: int | None = None  # the discovery layer's header id, while armed
+            self.captured: list[Any] = []
+
+        def down_msg(self, msg: Any) -> None:
+            if self.protocol is not None:
+                hdr = msg.get_header(self.protocol)
+                if isinstance(hdr, PingHeader) and hdr.type == PingHeader.Type.GET_MBRS_REQ:
+                    self.captured.append(msg.dest)
+                    return
+            super().down_msg(msg)
+
+    return DiscoveryCapture()
+
+
+def _host_port(addr: Any) -> str:
+    from pygroups.protocols.kubernetes.pods import java_host_address
+
+    return f"{java_host_address(addr)}:{addr.port}"
+
+
 class PyNode:
     def __init__(self, args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
         self.args = args
         self.emit = emit
         self.ch: Any = None
         self.discard: Any = None
+        self.capture: Any = None
         self.streams: dict[str, Stream] = {}
         self.send_seqnos: dict[str, int] = {}
         self.big_count = 0
@@ -294,22 +330,92 @@ class PyNode:
 
     def make_channel(self) -> Any:
         from pygroups.aio.channel import Channel
+        from pygroups.stack.config import load_stack_file
 
-        if self.args.discard <= 0:
+        spec = load_stack_file(self.args.config, self.args.variables)
+        kube = any(p.name == KUBE_PING_NAME for p in spec.protocols)
+        if self.args.discard <= 0 and not kube:
             return Channel(self.args.config, name=self.args.name, variables=self.args.variables)
 
         def layers() -> list[Any]:
-            # the stock XML as is, plus DISCARD right above the transport (Java: insertProtocol ABOVE TP)
-            from pygroups.stack.config import load_stack_file
+            # the stock XML as is, plus DISCARD / the discovery capture right above the transport (Java:
+            # insertProtocol ABOVE TP)
             from pygroups.stack.layer import Layer
             from pygroups.stack.registry import build_layers
 
-            spec = load_stack_file(self.args.config, self.args.variables)
             built = [x for x in build_layers(spec, variables=self.args.variables) if isinstance(x, Layer)]
-            self.discard = _discard_layer(self.args.discard)
-            return [built[0], self.discard, *built[1:]]
+            extra = []
+            if self.args.discard > 0:
+                self.discard = _discard_layer(self.args.discard)
+                extra.append(self.discard)
+            if kube:
+                self.capture = _capture_layer()
+                extra.append(self.capture)
+            return [built[0], *extra, *built[1:]]
 
         return Channel(layers, name=self.args.name)
+
+    # -- KUBE_PING (as the Java node's kube_pods / kube_targets)
+
+    def kube_layer(self) -> Any:
+        for layer in self.ch.stack.layers:
+            if layer.name == KUBE_PING_NAME:
+                return layer
+        raise RuntimeError("the stack has no KUBE_PING")
+
+    async def run_in_stack(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.ch._driver.call(self.ch.stack.run_input, fn, *args)
+
+    async def kube_pods(self, cmd_id: Any) -> None:
+        """KUBE_PING's fetchFromKube: one API call through the layer's own client."""
+        layer = self.kube_layer()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+
+        def answered(text: str) -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(text))
+
+        await self.run_in_stack(layer.fetch_from_kube, answered)
+        text = await asyncio.wait_for(done, 60.0)
+        pods = [{"name": p.name, "ip": p.ip, "group": p.group, "ready": p.ready} for p in layer.last_pods]
+        self.emit({"event": "kube_pods", "id": cmd_id, "text": text, "pods": pods})
+
+    async def kube_targets(self, cmd: dict[str, Any], cmd_id: Any) -> None:
+        """One KUBE_PING discovery round (API call included) with the given attribute values, its discovery
+        requests swallowed by the capture layer; reports their destinations in send order."""
+        from pygroups.events import GetPhysicalAddress
+        from pygroups.protocols.discovery import Responses
+
+        layer = self.kube_layer()
+        saved = {k: getattr(layer, k) for k in KUBE_SETTINGS}
+        used: dict[str, Any] = {}
+        try:
+            for k in KUBE_SETTINGS:
+                if k in cmd:
+                    setattr(layer, k, int(cmd[k]) if k == "port_range" else bool(cmd[k]))
+                used[k] = getattr(layer, k)
+            layer.last_plan = layer.last_result = None
+            self.capture.captured = []
+            self.capture.protocol = layer.protocol_id
+            await self.run_in_stack(layer.find_members, None, True, Responses(0, False))
+            # the API answer and the sends happen in one stack input (on this loop): the round is over
+            # once the layer holds this round's result
+            deadline = time.monotonic() + 60.0
+            while layer.last_result is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        finally:
+            self.capture.protocol = None
+            for k, v in saved.items():
+                setattr(layer, k, v)
+        plan = layer.last_plan
+        own = layer.down_layer.query_down(GetPhysicalAddress(layer.local_addr))
+        ev: dict[str, Any] = {"event": "kube_targets", "id": cmd_id,
+                              "targets": [_host_port(a) for a in self.capture.captured],
+                              "own": _host_port(own) if own is not None else None, "settings": used}
+        if plan is not None and plan.split is not None and plan.split.aborted:
+            ev["event"] = "kube_targets_failed"
+            ev["error"] = "; ".join(plan.split.warnings)
+        self.emit(ev)
 
     async def run(self, lines: asyncio.Queue[str | None]) -> int:
         try:
@@ -402,6 +508,10 @@ class PyNode:
                 self.emit({"event": "reset", "id": cmd_id})
             elif what == "view":
                 self.emit(self.view_event(self.ch.view, "current_view", cmd_id))
+            elif what == "kube_pods":
+                self.jobs.put_nowait(self._job(what, cmd_id, lambda: self.kube_pods(cmd_id)))
+            elif what == "kube_targets":
+                self.jobs.put_nowait(self._job(what, cmd_id, lambda: self.kube_targets(cmd, cmd_id)))
             elif what == "disconnect":
                 await self.ch.disconnect()
                 self.emit({"event": "disconnected", "id": cmd_id})

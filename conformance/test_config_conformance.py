@@ -22,7 +22,8 @@ def _java_name(name: str) -> str:
 
 
 def test_there_are_stock_stacks() -> None:
-    assert {p.name for p in STACKS} >= {"tcp.xml", "tcp-core.xml", "tcp-fc.xml", "tcp-fc-frag4.xml", "kubernetes.xml"}
+    assert {p.name for p in STACKS} >= {"tcp.xml", "tcp-core.xml", "tcp-fc.xml", "tcp-fc-frag4.xml", "kubernetes.xml",
+                                          "kubernetes-core.xml"}
 
 
 def test_java_builds_every_stock_stack_and_pygroups_reads_the_same_protocols(java_peer) -> None:

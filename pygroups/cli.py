@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from importlib import metadata, resources
 from typing import IO, Any
 
+from pygroups import doctor, probe
 from pygroups.capture import CaptureError
 from pygroups.capture.sources import InputFormat
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
@@ -77,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_demo)
     v = sub.add_parser("version", help="print the pygroups version and the JGroups wire version")
     v.set_defaults(func=_version)
+    probe.add_parser(sub)
+    doctor.add_parser(sub)
     return parser
 
 

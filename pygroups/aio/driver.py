@@ -21,7 +21,10 @@ Rules of this module:
 5. The driver executes what the layers emitted while the stack was built as soon as it starts
    (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. Server
    sockets live until `aclose()`: there is no I/O command to stop listening.
-6. `CallBlocking` runs on the driver's own worker threads (never on the loop); its result is fed
+6. `OpenDiagnostics` opens the probe sockets (`pygroups.aio.diag.DiagServer`); each request is a
+   stack input (``on_diagnostics``) and its answer goes back on the socket it came from. They are
+   closed by `CloseDiagnostics` and by `aclose()`.
+7. `CallBlocking` runs on the driver's own worker threads (never on the loop); its result is fed
    back as an input. Results that arrive after `aclose()` are dropped; a call still running then
    is not waited for (its thread finishes on its own, e.g. at the client's read timeout).
 """
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pygroups.address import IpAddress
+from pygroups.aio.diag import DiagServer
 from pygroups.errors import ChannelClosed
 from pygroups.message import Message
 from pygroups.stack.io import (
@@ -48,12 +52,14 @@ from pygroups.stack.io import (
     CallBlocking,
     CallDone,
     Close,
+    CloseDiagnostics,
     ConnId,
     IoCommand,
     IoFailed,
     Listen,
     Listening,
     OpenConnection,
+    OpenDiagnostics,
     SocketOptions,
     Write,
 )
@@ -200,6 +206,7 @@ class StackDriver:
         self._send_queue: list[Message] = []
         self._send_scheduled = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.diagnostics: DiagServer | None = None
         clock = getattr(stack.clock, "_source", None)
         if isinstance(clock, LoopClock):
             clock.loop = self.loop
@@ -291,8 +298,31 @@ class StackDriver:
                 task.add_done_callback(self._requests.discard)
             case CallBlocking():
                 self._spawn(self._call_blocking(cmd))
+            case OpenDiagnostics():
+                self._close_diagnostics()
+                self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
+                task = self._spawn(self.diagnostics.start())
+                self._requests.add(task)
+                task.add_done_callback(self._requests.discard)
+            case CloseDiagnostics():
+                self._close_diagnostics()
             case _:
                 raise TypeError(f"the asyncio driver cannot execute {cmd!r}")
+
+    def _on_probe(self, request: bytes) -> bytes | None:
+        """A probe request from the diagnostics sockets: a stack input whose answer goes back."""
+        answer: list[bytes | None] = [None]
+
+        def run() -> None:
+            answer[0] = self.stack.on_diagnostics(request)
+
+        self._input(run)
+        return answer[0]
+
+    def _close_diagnostics(self) -> None:
+        if self.diagnostics is not None:
+            self.diagnostics.close()
+            self.diagnostics = None
 
     async def _call_blocking(self, cmd: CallBlocking) -> None:
         if self._executor is None:
@@ -507,6 +537,7 @@ class StackDriver:
             task.cancel()
         for server in self._servers:
             server.close()
+        self._close_diagnostics()
         for conn in list(self._conns.values()):
             conn.closed_by_stack = True
             if conn.transport is not None:

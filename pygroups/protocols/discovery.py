@@ -14,6 +14,7 @@ others only, or above ``max_rank_to_reply`` during an initial discovery.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from pygroups.address import Address, IpAddress
@@ -422,10 +423,16 @@ class Discovery(Layer):
         return f"<{self.name} server={self.is_server} coord={self.is_coord}>"
 
 
+@functools.lru_cache(maxsize=16)
+def _request_payload(data: PingData) -> bytes:
+    """A round sends the same PingData to every target (KUBE_PING: thousands): marshal it once, not per message."""
+    return encode_ping_data_list([data])
+
+
 def request_message(dest: Address | None, protocol_id: int, hdr: PingHeader, data: PingData) -> Message:
     """A GET_MBRS_REQ as PING/TCPPING build it: OOB|DONT_BUNDLE, DONT_LOOPBACK, one PingData."""
     msg = Message(MsgType.BYTES, dest=dest, flags=Flag.DONT_BUNDLE | Flag.OOB,
-                  transient_flags=TransientFlag.DONT_LOOPBACK, payload=encode_ping_data_list([data]))
+                  transient_flags=TransientFlag.DONT_LOOPBACK, payload=_request_payload(data))
     msg.put_header(protocol_id, hdr)
     return msg
 

@@ -17,20 +17,27 @@ Rules of this module:
    us are counted, logged and dropped; nothing from the network raises out of `receive`.
 5. Subclasses supply the wire: `send_unicast(physical, payload)` and `transport_ready()`; they
    call `receive(sender_physical, payload)` for every frame they read.
+6. Probe diagnostics (``diag.*``, DiagnosticsHandler): on Connect the transport asks the driver to
+   open the probe sockets (`OpenDiagnostics`), on Disconnect to close them; the driver hands each
+   request to `on_diagnostics` (answers are made by `pygroups.protocols.diagnostics`). A failing
+   or refused request is counted and logged, never raised.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from pygroups.address import Address, IpAddress
-from pygroups.errors import MalformedMessage
+from pygroups.errors import ConfigError, MalformedMessage
 from pygroups.events import (
     AddPhysicalAddress,
     Connect,
     Disconnect,
+    DiscoveryResponse,
     Event,
+    FindInitialMembers,
     FindMembersAsync,
     GetLocalAddress,
     GetLogicalPhysicalMappings,
@@ -41,8 +48,12 @@ from pygroups.events import (
     ViewChange,
 )
 from pygroups.message import Flag, Message, TransientFlag
+from pygroups.protocols.diagnostics import DiagContext, DiagnosticsHandler, ProbeDropped
+from pygroups.stack.bind_addr import BindAddrSpec, resolve_bind_addr
+from pygroups.stack.io import CloseDiagnostics, OpenDiagnostics
 from pygroups.stack.layer import TransportLayer, answers
-from pygroups.stack.properties import Duration, Size, prop
+from pygroups.stack.properties import BindAddr, Converter, Duration, Int, Size, Str, StrList, prop
+from pygroups.view import View
 from pygroups.wire import codec
 from pygroups.wire.headers.tp import TpHeader
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
@@ -52,6 +63,11 @@ TP_ID = 57
 MS = 1_000_000
 #: TP.MIN_WAIT_BETWEEN_DISCOVERIES: group sends ask discovery for missing members at most every 10 s.
 MIN_WAIT_BETWEEN_DISCOVERIES_NS = 10_000 * MS
+#: Global.DEFAULT_DIAG_ADDR (IPv4; JGroups uses ff0e::0:75:75 on an IPv6 stack).
+DEFAULT_DIAG_ADDR = "224.0.75.75"
+
+_OptStr = cast("Converter[str | None]", Str)
+_OptAddr = cast("Converter[BindAddrSpec | None]", BindAddr)
 
 
 class TP(TransportLayer):
@@ -63,6 +79,25 @@ class TP(TransportLayer):
     logical_addr_cache_expiration: int = prop(Duration, 360000, "ms before a removable cache entry is evicted")
     log_discard_msgs: bool = prop(bool, True, "log messages dropped for another cluster")
     log_discard_msgs_version: bool = prop(bool, True, "log messages dropped for another version")
+    # DiagnosticsHandler's properties (TP component "diag"), with JGroups' defaults except one:
+    # diag.enabled is false unless the XML says otherwise (JGroups: true), so that a library stack
+    # does not open a multicast socket on port 7500 by surprise (every unit test, every simulation)
+    diag_enabled: bool = prop(bool, False, "answer probe requests (JGroups' default: true)", name="diag.enabled")
+    diag_enable_udp: bool = prop(bool, True, "listen for probe requests on diag.mcast_addr:diag.port (UDP)",
+                                 name="diag.enable_udp")
+    diag_enable_tcp: bool = prop(bool, False, "listen for probe requests on a TCP socket", name="diag.enable_tcp")
+    diag_mcast_addr: str = prop(Str, DEFAULT_DIAG_ADDR, "multicast address of the probe socket",
+                                name="diag.mcast_addr")
+    diag_port: int = prop(Int, 7500, "probe port (UDP; first TCP port tried)", name="diag.port")
+    diag_bind_addr: BindAddrSpec | None = prop(_OptAddr, None, "address of the TCP probe socket (default: any)",
+                                               name="diag.bind_addr")
+    diag_port_range: int = prop(Int, 50, "TCP ports tried above diag.port", name="diag.port_range")
+    diag_ttl: int = prop(Int, 8, "TTL of the probe multicast socket", name="diag.ttl")
+    diag_bind_interfaces: tuple[str, ...] = prop(
+        StrList, (), "interfaces (names or addresses) joining the probe group (default: the transport's "
+        "bind interface, or every interface when it binds to any address)", name="diag.bind_interfaces")
+    diag_passcode: str | None = prop(_OptStr, None, "passcode every probe request must carry",
+                                     name="diag.passcode")
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +108,8 @@ class TP(TransportLayer):
         self.physical_addr: IpAddress | None = None
         self.addr_cache: dict[Address, IpAddress] = {}
         self.members: tuple[Address, ...] = ()
+        self.view: View | None = None
+        self._diag_open = False
         self._removable: dict[Address, int] = {}  # address -> when it was marked removable (ns)
         self._who_has: dict[Address, int] = {}  # address -> when we last asked discovery (ns)
         self._last_discovery_ns: int | None = None
@@ -97,6 +134,7 @@ class TP(TransportLayer):
         match evt:
             case ViewChange(view) | TmpView(view):
                 self.members = tuple(view.members)
+                self.view = view
                 self._register_local_address()
                 now = self.now_ns()
                 timeout = self.who_has_cache_timeout * MS
@@ -106,12 +144,14 @@ class TP(TransportLayer):
                 self.cluster = cluster
                 self.header = TpHeader(cluster)
                 self.handle_connect()
+                self._start_diagnostics()
             case Disconnect():
                 if self.transport_ready():
                     self.flush_bundler()
                 else:
                     self.drop_queued("disconnected")
                 self.handle_disconnect()
+                self._stop_diagnostics()
             case SetLocalAddress(addr):
                 self._register_local_address(addr)
             case AddPhysicalAddress(addr, physical):
@@ -120,6 +160,11 @@ class TP(TransportLayer):
             case RemoveAddress(addr):
                 self.addr_cache.pop(addr, None)
                 self._register_local_address()
+            case FindInitialMembers(request_id=rid):
+                # no discovery layer above us: Java's transport returns null for FIND_INITIAL_MBRS and GMS
+                # goes on with no responses (a singleton); answered after this input's handler chain
+                self.counters["discovery without a discovery protocol"] += 1
+                self.stack.call_soon(self.up_layer.up, DiscoveryResponse(rid, ()))
             case _:
                 pass
 
@@ -142,6 +187,70 @@ class TP(TransportLayer):
 
     def handle_disconnect(self) -> None:
         """Hook: the Disconnect event reached the transport."""
+
+    # --- probe diagnostics ----------------------------------------------------------------------------
+
+    def _start_diagnostics(self) -> None:
+        """TP.startDiagnostics (at connect): ask the driver for the probe sockets."""
+        if not self.diag_enabled or self._diag_open:
+            return
+        if not self.diag_enable_udp and not self.diag_enable_tcp:
+            self.log.error("diagnostics: both diag.enable_udp and diag.enable_tcp are false; probe is off")
+            return
+        bind: str | None = None
+        if self.diag_bind_addr is not None:
+            try:
+                bind = str(resolve_bind_addr(self.diag_bind_addr, getattr(self, "interfaces", ())))
+            except ConfigError as e:
+                self.log.error("diagnostics: diag.bind_addr %s: %s; probe is off", self.diag_bind_addr.text, e)
+                return
+        self._diag_open = True
+        self.counters["diag_opened"] += 1
+        self.emit(OpenDiagnostics(self.diag_enable_udp, self.diag_enable_tcp, self.diag_mcast_addr, self.diag_port,
+                                  self.diag_port_range, bind, self.diag_ttl, self._diag_interfaces(),
+                                  self.diag_passcode is not None))
+
+    def _diag_interfaces(self) -> tuple[str, ...]:
+        """Addresses of the interfaces joining the probe group: diag.bind_interfaces, else the
+        transport's own bind address (JGroups joins on every interface; pygroups keeps a node bound
+        to loopback off the other networks), else none (= every interface)."""
+        found: list[str] = []
+        known = getattr(self, "interfaces", ())
+        for item in self.diag_bind_interfaces:
+            nic = next((i for i in known if i.name == item), None)
+            if nic is not None:
+                found += [str(a) for a in nic.addresses if a.version == 4] or [str(a) for a in nic.addresses]
+            else:
+                found.append(item)
+        if found:
+            return tuple(dict.fromkeys(found))
+        ip = self.physical_addr.ip if self.physical_addr is not None else None
+        return () if ip is None or ip.is_unspecified else (str(ip),)
+
+    def _stop_diagnostics(self) -> None:
+        if self._diag_open:
+            self._diag_open = False
+            self.emit(CloseDiagnostics())
+
+    def on_diagnostics(self, request: bytes) -> bytes | None:
+        """One probe request (see `pygroups.protocols.diagnostics`); None = no answer."""
+        if not self._diag_open:
+            self.counters["diag_requests_dropped (not running)"] += 1
+            return None
+        removable = tuple(self._removable)
+        ctx = DiagContext(self.stack, self.physical_addr, self.view, self.cluster, dict(self.addr_cache), removable)
+        try:
+            answer = DiagnosticsHandler(self.diag_passcode).handle(request, ctx)
+        except ProbeDropped as e:
+            self.counters["diag_requests_dropped"] += 1
+            self.log.debug("probe request dropped: %s", e)
+            return None
+        except Exception as e:  # a bug in an answer must not take the node down
+            self.counters["diag_requests_failed"] += 1
+            self.log.error("failed handling a probe request %r: %r", request[:100], e)
+            return None
+        self.counters["diag_requests"] += 1
+        return answer
 
     def _register_local_address(self, addr: Address | None = None) -> None:
         """TP.fetchLocalAddresses: our own logical -> physical mapping is always in the cache."""

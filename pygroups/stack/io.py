@@ -106,6 +106,32 @@ class CallBlocking(IoRequest):
     what: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenDiagnostics(IoCommand):
+    """Open the probe sockets (JGroups DiagnosticsHandler.start): with ``enable_udp`` a UDP socket
+    bound to ``mcast_addr:port`` that joins the group on the interfaces with the addresses in
+    ``interfaces`` (none: every interface), with ``enable_tcp`` a server socket on the first free
+    port of ``bind_addr`` (None: any address) ``port .. port + port_range``. The driver hands every
+    request to `ProtocolStack.on_diagnostics` and sends the answer back (UDP: to the sender; TCP: on
+    the connection, then closes it). ``passcode`` says requests carry an authentication header.
+    Failures are logged by the driver; the node runs on without diagnostics."""
+
+    enable_udp: bool
+    enable_tcp: bool
+    mcast_addr: str
+    port: int
+    port_range: int = 50
+    bind_addr: str | None = None
+    ttl: int = 8
+    interfaces: tuple[str, ...] = ()
+    passcode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CloseDiagnostics(IoCommand):
+    """Close the probe sockets opened by `OpenDiagnostics` (DiagnosticsHandler.stop)."""
+
+
 # --- results (driver -> stack) -----------------------------------------------------------------------
 
 

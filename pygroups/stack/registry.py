@@ -238,6 +238,8 @@ def build_layers(spec: StackSpec, registry: ProtocolRegistry | None = None, *,
                 log.warning("%s<%s> %s is deprecated in JGroups: %s", p.where, p.element, name, ai.deprecated)
             log.debug("%s<%s> %s=%r: accepted by JGroups, unused by pygroups", p.where, p.element, name,
                       leftover[name])
+        if hasattr(layer, "env_lookup"):
+            layer.env_lookup = lookup  # the layer reads more names itself (KUBE_PING's deprecation check)
         validate = getattr(layer, "validate", None)
         if callable(validate):
             validate()

@@ -3,7 +3,8 @@
 Rules of this module:
 
 1. Inputs are the public methods ``connect``, ``disconnect``, ``send``, ``on_connection_opened``,
-   ``on_bytes``, ``on_connection_closed``, ``on_io_result``, ``handle_timers`` and ``run_input``.
+   ``on_bytes``, ``on_connection_closed``, ``on_io_result``, ``on_diagnostics``, ``handle_timers``
+   and ``run_input``.
    Each runs to completion, sees one frozen ``clock.now_ns()``, and may not be re-entered; work a
    layer defers with ``call_soon`` runs at the end of the same input.
 2. Outputs are pulled by the driver: ``take_io()`` (I/O commands, drained), ``next_event()``
@@ -264,6 +265,16 @@ class ProtocolStack:
             return
         with self._input():
             layer.on_io_result(result)
+
+    def on_diagnostics(self, request: bytes) -> bytes | None:
+        """A probe request read by the driver's diagnostics sockets (see `OpenDiagnostics`); returns
+        the answer to send back, or None when the request gets none."""
+        handler = getattr(self.transport, "on_diagnostics", None)
+        if handler is None:
+            return None
+        with self._input():
+            answer: bytes | None = handler(request)
+        return answer
 
     def handle_timers(self) -> None:
         """Fire every timer due at ``clock.now_ns()``."""

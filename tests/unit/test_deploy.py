@@ -23,6 +23,7 @@ import yaml  # PyYAML: a dependency of the kubernetes client, itself a pygroups 
 
 from pygroups.cli import _parser
 from pygroups.stack.config import load_stack_file, stock_stack_names
+from pygroups.stack.registry import build_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -250,6 +251,16 @@ def test_stack_resolves_the_pod_environment() -> None:
 
 def test_dns_ping_query_names_the_headless_service() -> None:
     svc = _one("Service")
-    dns = load_stack_file("dns-ping.xml", environ=_pod_environ()).get("dns.DNS_PING")
+    dns = load_stack_file("dns-ping-core.xml", environ=_pod_environ()).get("dns.DNS_PING")
     assert dns is not None
     assert dns.attributes["dns_query"] == f"{svc['metadata']['name']}.{svc['metadata']['namespace']}.svc.cluster.local"
+
+
+@pytest.mark.parametrize("config", ["kubernetes-core.xml", "dns-ping-core.xml"])
+def test_pygroups_builds_the_stack_the_deployment_runs(config: str) -> None:
+    """The stack files deploy/ names are ones pygroups implements completely (not only parses)."""
+    environ = _pod_environ()
+    layers = build_layers(load_stack_file(config, environ=environ), environ=environ)
+    names = [getattr(layer, "name", "") for layer in layers]
+    assert names[0] == "TCP" and names[-1] == "FRAG4", names
+    assert any("PING" in n for n in names), names

@@ -1,9 +1,12 @@
 """Kubernetes discovery (KUBE_PING) building blocks.
 
-Only the sans-IO core lives here so far: parsing the pods API answer and turning it into discovery
-targets exactly as jgroups-kubernetes 3.0.0 does. No protocol is registered from this package.
+``pods``: the sans-IO core, parsing the pods API answer and turning it into discovery targets exactly as
+jgroups-kubernetes 3.0.0 does. ``client``: the blocking API client (`KubeClient`, run off the event loop).
+``kube_ping``: the KUBE_PING layer, registered by ``pygroups.protocols`` (not imported here, to keep this
+package importable without the stack).
 """
 
+from pygroups.protocols.kubernetes.client import ErrorKind, KubeClient, KubeConfig, KubeError, KubeResult
 from pygroups.protocols.kubernetes.pods import (
     ParsedPods,
     Pod,
@@ -23,6 +26,11 @@ from pygroups.protocols.kubernetes.pods import (
 )
 
 __all__ = [
+    "ErrorKind",
+    "KubeClient",
+    "KubeConfig",
+    "KubeError",
+    "KubeResult",
     "ParsedPods",
     "Pod",
     "PodListError",

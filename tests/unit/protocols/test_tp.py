@@ -10,7 +10,9 @@ from pygroups.address import UUID, Address, IpAddress
 from pygroups.clock import ManualClock
 from pygroups.events import (
     AddPhysicalAddress,
+    DiscoveryResponse,
     Event,
+    FindInitialMembers,
     FindMembersAsync,
     GetLogicalPhysicalMappings,
     GetPhysicalAddress,
@@ -215,3 +217,10 @@ def test_loopback_is_delivered_at_the_end_of_the_input_as_a_copy() -> None:
     stack.run_input(send)
     assert seen == [0] and len(top.msgs) == 1
     assert top.msgs[0] is not m and top.msgs[0].payload == b"x" and top.msgs[0].src == A
+
+
+def test_find_initial_members_without_a_discovery_layer_is_answered_with_no_responses() -> None:
+    """Java's transport returns null for FIND_INITIAL_MBRS: GMS goes on with nobody (a singleton), at once."""
+    stack, tp, top, _ = make()
+    stack.run_input(tp.down, FindInitialMembers(7, 2000))
+    assert top.events == [DiscoveryResponse(7, ())]

@@ -65,7 +65,7 @@ def test_stock_stacks_parse_and_validate(path: Path) -> None:
 
 def test_stock_stacks_present() -> None:
     assert {"tcp.xml", "tcp-core.xml", "tcp-fc.xml", "tcp-fc-frag4.xml", "kubernetes.xml", "dns-ping.xml",
-            "sim.xml"} <= set(stock_stack_names())
+            "sim.xml", "kubernetes-core.xml", "dns-ping-core.xml"} <= set(stock_stack_names())
     assert (REPO / "protocols" / "README.md").is_file()
     assert not (REPO / "protocols" / "__init__.py").exists()
 
@@ -89,6 +89,8 @@ def test_stock_core_and_fc_stacks() -> None:
     kube = load_stack_file("kubernetes.xml", environ={})
     assert kube.protocols[2].element == "org.jgroups.protocols.kubernetes.KUBE_PING"
     assert kube.protocols[2].name == "kubernetes.KUBE_PING"
+    kube_core = load_stack_file("kubernetes-core.xml", environ={})
+    assert kube_core.names() == ["TCP", "kubernetes.KUBE_PING", *core[2:], "UFC", "MFC", "FRAG4"]
     assert load_stack_file("dns-ping.xml", environ={}).protocols[2].name == "dns.DNS_PING"
     assert load_stack_file("sim.xml", environ={}).names()[:2] == ["SHARED_LOOPBACK", "SHARED_LOOPBACK_PING"]
 

@@ -119,17 +119,10 @@ class ClientRole(GmsRole):
         self.state = JoinState.DISCOVERY
         self._request_id = gms.stack.new_request_id()
         self._discovery_start_ns = gms.now_ns()
+        # Java's joiner blocks in findMembers (KUBE_PING's API call, with its retries) and then waits at
+        # most join_timeout for answers: discovery always answers (the transport does when there is no
+        # discovery layer), however long its I/O takes, so there is no timer here.
         gms.down(FindInitialMembers(self._request_id, gms.join_timeout))
-        # Java waits at most join_timeout on the Responses; discovery normally answers by then.
-        # This fallback only matters when no layer answers FindInitialMembers at all.
-        if self.state is JoinState.DISCOVERY and self._timer is None:
-            self._timer = gms.timers.call_later(2 * gms.join_timeout * MS, self._discovery_timed_out)
-
-    def _discovery_timed_out(self) -> None:
-        self._timer = None
-        if self.state is JoinState.DISCOVERY:
-            self.gms.log.warning("no discovery response after %d ms", 2 * self.gms.join_timeout)
-            self._after_discovery()
 
     def _after_discovery(self) -> None:
         gms = self.gms

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from pygroups.events import BecomeServer, Connect, FindInitialMembers, SetDigest, ViewChange
+from pygroups.events import BecomeServer, Connect, DiscoveryResponse, FindInitialMembers, SetDigest, ViewChange
 from pygroups.message import Flag, MsgType
 from pygroups.protocols.pbcast.gms import JoinFailed
 from pygroups.protocols.pbcast.gms.client import ClientRole
@@ -196,3 +196,16 @@ def test_late_join_rsp_after_singleton_is_dropped() -> None:
     h.receive(join_rsp_msg(v(A, 1, A, B), zero_digest(A, B), src=A, dest=B))
     assert gms.view == v(B, 0, B)
     assert isinstance(h.layer, type(gms)) and GmsHeader(T.VIEW).type == 5
+
+
+def test_a_slow_discovery_is_waited_for_however_long_its_io_takes() -> None:
+    """Java's joiner blocks in findMembers (KUBE_PING's API call and its retries) before it waits join_timeout:
+    GMS must not give up on discovery by a timer of its own (it once became a singleton after 2 x join_timeout)."""
+    h, gms, _ = make_gms(B, join_timeout=2000)
+    req = find_request(h)
+    h.advance(60_000 * MS)  # the API answered slowly: a minute of retries
+    assert isinstance(gms.role, ClientRole) and gms.view is None
+    assert h.take_down() == []
+    h.up(DiscoveryResponse(req.request_id, (ping(A, coord=True),)))
+    (join,) = h.take_down()
+    assert join.dest == A and join.get_header(PID).type == GmsHeader.Type.JOIN_REQ

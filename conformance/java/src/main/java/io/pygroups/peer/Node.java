@@ -3,6 +3,9 @@ package io.pygroups.peer;
 import org.jgroups.*;
 import org.jgroups.protocols.DISCARD;
 import org.jgroups.protocols.TP;
+import org.jgroups.protocols.kubernetes.KUBE_PING;
+import org.jgroups.protocols.kubernetes.Pod;
+import org.jgroups.util.Responses;
 import org.jgroups.stack.ProtocolStack;
 import org.jgroups.util.NameCache;
 
@@ -31,12 +34,20 @@ import java.util.concurrent.*;
  *            "discarded": messages dropped by DISCARD (-1 without --discard)}
  *           {"event": "rtt_done", "id", "p50_us", "p99_us", ...}
  *           {"event": "disconnected" | "left" | "exit" | "error", ...}
+ *           {"event": "kube_pods", "id", "text", "pods": [{"name", "ip", "group", "ready"}]}
+ *           {"event": "kube_targets", "id", "targets": ["ip:port", ...], "own": "ip:port", "settings": {...}}
+ *           (event "kube_targets_failed" with "error" when findMembers threw, targets = what it sent before)
  * commands: {"cmd": "send", "dest": name|null, "text": str}               ObjectMessage(String), like the Chat demo
  *           {"cmd": "send_bytes", "dest": name|null, "size": n, "count": k, "oob": bool}
  *           {"cmd": "send_seq", "dest": name|null, "count": k, "size": n, "oob": bool}  tracked messages
  *           {"cmd": "send_big", "dest": name|null, "size": n}
  *           {"cmd": "rtt", "dest": name, "count": k, "size": n, "warmup": w}
  *           {"cmd": "discard", ["rate": r]}   start dropping incoming messages (needs --discard)
+ *           {"cmd": "kube_pods"}   KUBE_PING asks the Kubernetes API now (its readAll(), what fetchFromKube() prints)
+ *           {"cmd": "kube_targets", ["port_range": n], ["useNotReadyAddresses": b],
+ *            ["split_clusters_during_rolling_update": b]}   runs KUBE_PING.findMembers once (with these attribute
+ *            values, restored afterwards) and reports the destinations of its discovery requests in order; the
+ *            requests are swallowed by DiscoveryCapture above the transport, nothing is sent
  *           {"cmd": "stats"} | {"cmd": "reset"} (clears received streams and send seqnos) | {"cmd": "view"} | {"cmd": "disconnect"} | {"cmd": "exit"}
  * payloads: tracked = "PGT1", kind (0 mcast, 1 mcast_oob, 2 ucast, 3 ucast_oob), seqno (8 bytes BE), padding;
  *           big = "PGB1" + bytes; request = "PGQ1" + seqno (8 bytes) + padding, answered by "PGR1" + the same.
@@ -56,6 +67,8 @@ public final class Node implements Receiver {
     private final double discardRate;
     private JChannel ch;
     private DISCARD discard;
+    private KUBE_PING kube;
+    private DiscoveryCapture capture;
     private final Map<String,Stream> streams=new TreeMap<>();
     private final Map<String,Long> sendSeqnos=new HashMap<>();
     private int bigCount;
@@ -111,6 +124,11 @@ public final class Node implements Receiver {
                 // the cluster has formed (the stock stacks have no MERGE3: a lost discovery message would split it)
                 discard=new DISCARD();
                 ch.getProtocolStack().insertProtocol(discard, ProtocolStack.Position.ABOVE, TP.class);
+            }
+            kube=ch.getProtocolStack().findProtocol(KUBE_PING.class);
+            if(kube != null) { // lets kube_targets read KUBE_PING's target list (passes everything else through)
+                capture=new DiscoveryCapture(kube.getId());
+                ch.getProtocolStack().insertProtocol(capture, ProtocolStack.Position.ABOVE, TP.class);
             }
             long t0=System.nanoTime();
             ch.connect(cluster);
@@ -209,6 +227,14 @@ public final class Node implements Receiver {
                     emit(Json.obj("event", "reset", "id", id));
                 }
                 case "view" -> emit(viewEvent(ch.getView(), "current_view", id));
+                case "kube_pods" -> {
+                    List<Pod> pods=kubePods();
+                    List<Object> list=new ArrayList<>();
+                    for(Pod p: pods)
+                        list.add(Json.obj("name", p.getName(), "ip", p.getIp(), "group", p.getPodGroup(), "ready", p.isReady()));
+                    emit(Json.obj("event", "kube_pods", "id", id, "text", pods.toString(), "pods", list));
+                }
+                case "kube_targets" -> emit(kubeTargets(cmd, id));
                 case "disconnect" -> {
                     ch.disconnect();
                     emit(Json.obj("event", "disconnected", "id", id));
@@ -226,6 +252,71 @@ public final class Node implements Receiver {
             emit(Json.obj("event", "error", "cmd", what, "id", id, "error", t.getClass().getName() + ": " + t.getMessage()));
         }
         return true;
+    }
+
+    KUBE_PING kube() {
+        if(kube == null)
+            throw new IllegalStateException("the stack has no KUBE_PING");
+        return kube;
+    }
+
+    /** KUBE_PING's readAll(): one API call, the parsed pods (empty after a failure, which it logs). */
+    @SuppressWarnings("unchecked")
+    List<Pod> kubePods() throws Exception {
+        java.lang.reflect.Method m=KUBE_PING.class.getDeclaredMethod("readAll");
+        m.setAccessible(true);
+        return (List<Pod>)m.invoke(kube());
+    }
+
+    static final String[] KUBE_SETTINGS={"port_range", "useNotReadyAddresses", "split_clusters_during_rolling_update"};
+
+    Map<String,Object> kubeTargets(Map<String,Object> cmd, Object id) {
+        KUBE_PING k=kube();
+        Map<String,Object> saved=new LinkedHashMap<>(), used=new LinkedHashMap<>();
+        for(String s: KUBE_SETTINGS)
+            saved.put(s, k.getValue(s));
+        List<Address> dests;
+        String error=null;
+        try {
+            for(String s: KUBE_SETTINGS) {
+                Object v=cmd.get(s);
+                if(v instanceof Number n)
+                    k.setValue(s, n.intValue());
+                else if(v instanceof Boolean b)
+                    k.setValue(s, b);
+                used.put(s, k.getValue(s));
+            }
+            capture.begin();
+            try {
+                k.findMembers(null, true, new Responses(false));
+            }
+            catch(RuntimeException e) { // e.g. split on and the own pod has no group: findFirst() throws an NPE
+                error=e.getClass().getName() + ": " + e.getMessage();
+            }
+            finally {
+                dests=capture.end();
+            }
+        }
+        finally {
+            for(Map.Entry<String,Object> e: saved.entrySet())
+                k.setValue(e.getKey(), e.getValue());
+        }
+        List<Object> targets=new ArrayList<>();
+        for(Address a: dests)
+            targets.add(hostPort(a));
+        Object own=ch.down(new Event(Event.GET_PHYSICAL_ADDRESS, ch.getAddress()));
+        Map<String,Object> ev=Json.obj("event", error == null? "kube_targets" : "kube_targets_failed", "id", id,
+                                       "targets", targets, "own", hostPort((Address)own), "settings", used);
+        if(error != null)
+            ev.put("error", error);
+        return ev;
+    }
+
+    /** "ip:port" of an IpAddress (textual IP as Java prints it), else its toString(). */
+    static String hostPort(Address a) {
+        if(a instanceof org.jgroups.stack.IpAddress ip)
+            return ip.getIpAddress().getHostAddress() + ":" + ip.getPort();
+        return String.valueOf(a);
     }
 
     /** Messages DISCARD dropped so far (its num_up field has no getter), -1 without --discard. */
