@@ -293,7 +293,7 @@ class KUBE_PING(Discovery):
         self._failed_reported = False
         if kres.parse_error is not None:
             self.counters["json_errors"] += 1
-            self.log.error("%s", kres.parse_error.detail)
+            self.log.error("%s (the answer to %s)", kres.parse_error.detail, kres.url)
             self.last_pods = ()
             return ()
         self.last_pods = kres.pods.pods if kres.pods is not None else ()
