@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"JGroups XML stack: a file or a stock name (default: {DEFAULT_CHAT_STACK})")
     c.add_argument("--name", "-name", default=None, help="logical name (default: host name and a number, as Java)")
     c.add_argument("--cluster", default="chat", help="cluster name (default: chat, as Java's Chat)")
-    c.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE",
+    c.add_argument("-D", dest="defines", action="append", default=[], type=define_arg, metavar="NAME=VALUE",
                    help="set a ${NAME} variable of the stack (like java -DNAME=VALUE); repeatable")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the first view (default 30)")
     c.set_defaults(func=_chat)
@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _define(text: str) -> tuple[str, str]:
+def define_arg(text: str) -> tuple[str, str]:
+    """argparse type of ``-D NAME=VALUE`` (a ${NAME} variable, like java -DNAME=VALUE)."""
     name, eq, value = text.partition("=")
     if not eq or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")

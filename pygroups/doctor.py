@@ -56,26 +56,20 @@ class DoctorReport:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``doctor`` on the ``pygroups`` command's subparsers."""
+    from pygroups.cli import define_arg  # the cli imports this module: resolve at registration time
     p: argparse.ArgumentParser = subparsers.add_parser(
         "doctor", help="run discovery once and explain why a node would not join")
     p.add_argument("--config", "-props", required=True, metavar="FILE",
                    help="JGroups XML stack: a file or a stock name (e.g. kubernetes.xml)")
     p.add_argument("--cluster", default=None, metavar="NAME",
                    help="also send real discovery requests for this cluster and list who answers")
-    p.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE",
+    p.add_argument("-D", dest="defines", action="append", default=[], type=define_arg, metavar="NAME=VALUE",
                    help="set a ${NAME} variable / Java system property (like java -DNAME=VALUE); repeatable")
     p.add_argument("--addr", default=None, metavar="IP",
                    help="this node's IP (default: $POD_IP, else the transport's bind_addr on this host)")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for answers (default 3)")
     p.set_defaults(func=run)
     return p
-
-
-def _define(text: str) -> tuple[str, str]:
-    name, eq, value = text.partition("=")
-    if not eq or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
-    return name, value
 
 
 def run(args: argparse.Namespace) -> int:

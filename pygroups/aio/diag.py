@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import ipaddress
 import logging
 import random
@@ -29,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from pygroups.aio.server_socket import bind_first_free
 from pygroups.protocols.diagnostics import MAX_REQUEST, auth_header, tcp_request_end
 from pygroups.stack.io import OpenDiagnostics
 
@@ -183,23 +183,7 @@ class DiagServer:
         cmd = self.cmd
         host = cmd.bind_addr or ""
         family = _family(host) if host else socket.AF_INET
-        ports = [0] if cmd.port == 0 else range(cmd.port, min(cmd.port + cmd.port_range, 65535) + 1)
-        last: OSError | None = None
-        for port in ports:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((host, port))
-                sock.listen(16)
-                sock.setblocking(False)
-                return sock
-            except OSError as e:
-                sock.close()
-                last = e
-                if e.errno != errno.EADDRINUSE:
-                    raise
-        assert last is not None
-        raise last
+        return bind_first_free(family, lambda port: (host, port), cmd.port, cmd.port_range, backlog=16)
 
     def _udp_request(self, data: bytes, addr: tuple[object, ...]) -> None:
         answer = self.answer(data)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import errno
 import logging
 import socket
 import struct
@@ -45,6 +44,7 @@ from typing import Any
 
 from pygroups.address import IpAddress
 from pygroups.aio.diag import DiagServer
+from pygroups.aio.server_socket import bind_first_free
 from pygroups.errors import ChannelClosed
 from pygroups.message import Message
 from pygroups.stack.io import (
@@ -399,25 +399,8 @@ class StackDriver:
     @staticmethod
     def _bind(cmd: Listen) -> socket.socket:
         """Bind to the first free port of addr.port .. addr.port + port_range (Util.createServerSocket)."""
-        ports = [0] if cmd.addr.port == 0 else range(cmd.addr.port, min(cmd.addr.port + cmd.port_range, 65535) + 1)
-        last: OSError | None = None
-        for port in ports:
-            sock = socket.socket(_family(cmd.addr), socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if cmd.options.recv_buf_size > 0:  # before listen(), so accepted sockets inherit it
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, cmd.options.recv_buf_size)
-                sock.bind(_sockaddr(cmd.addr, port))
-                sock.listen(128)
-                sock.setblocking(False)
-                return sock
-            except OSError as e:
-                sock.close()
-                last = e
-                if e.errno != errno.EADDRINUSE:
-                    raise
-        assert last is not None
-        raise OSError(last.errno, f"no free port in {cmd.addr.port}..{cmd.addr.port + cmd.port_range}: {last.strerror}")
+        return bind_first_free(_family(cmd.addr), lambda port: _sockaddr(cmd.addr, port), cmd.addr.port,
+                               cmd.port_range, backlog=128, recv_buf_size=cmd.options.recv_buf_size)
 
     async def _open(self, cmd: OpenConnection) -> None:
         conn_id = cmd.conn_id

@@ -283,6 +283,18 @@ class Discovery(Layer):
         for rsps in list(self._pending):
             rsps.add(data, overwrite)
 
+    def send_discovery_requests(self, targets: Iterable[IpAddress], hdr: PingHeader, data: PingData) -> None:
+        """One GET_MBRS_REQ to each target (an IpAddress the transport sends straight to), in order: Java's
+        send loop of TCPPING, KUBE_PING and DNS_PING (with ``async_discovery_use_separate_thread_per_request``
+        each goes down after the current input, as Java's timer task would)."""
+        for addr in targets:
+            msg = request_message(addr, self.protocol_id, hdr, data)
+            self.counters["requests_sent"] += 1
+            if self.async_discovery_use_separate_thread_per_request:
+                self.stack.call_soon(self.down_layer.down_msg, msg)
+            else:
+                self.down_layer.down_msg(msg)
+
     # --- incoming requests and responses --------------------------------------------------------------
 
     def handle(self, hdr: PingHeader, msg: Message) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from pygroups.address import Address, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import AddPhysicalAddress, Event, GetPhysicalAddress, ViewChange
-from pygroups.protocols.discovery import Discovery, Responses, ping_data, request_message
+from pygroups.protocols.discovery import Discovery, Responses, ping_data
 from pygroups.stack.bind_addr import HostResolver, NoDns
 from pygroups.stack.properties import HostList, HostPort, Int, Str, parse_host_list, prop
 from pygroups.stack.registry import protocol
@@ -152,12 +152,4 @@ class TCPPING(Discovery):
         if not self._programmatic and self.unresolved_hosts:
             self._resolve_hosts(set(self.unresolved_hosts))
         hdr = PingHeader(PingHeader.Type.GET_MBRS_REQ, self.cluster_name, initial_discovery)
-        for addr in targets:
-            if addr == physical:  # never to ourselves
-                continue
-            msg = request_message(addr, self.protocol_id, hdr, data)
-            self.counters["requests_sent"] += 1
-            if self.async_discovery_use_separate_thread_per_request:
-                self.stack.call_soon(self.down_layer.down_msg, msg)
-            else:
-                self.down_layer.down_msg(msg)
+        self.send_discovery_requests((a for a in targets if a != physical), hdr, data)  # never to ourselves

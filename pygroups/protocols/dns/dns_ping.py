@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pygroups.address import Address, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import GetPhysicalAddress
-from pygroups.protocols.discovery import Discovery, Responses, ping_data, request_message
+from pygroups.protocols.discovery import Discovery, Responses, ping_data
 from pygroups.protocols.dns.records import (
     DNSResolver,
     Resolution,
@@ -199,13 +199,7 @@ class DNS_PING(Discovery):
         if targets:
             self.log.debug("%s: sending discovery requests to %s", self.local_addr, list(targets))
         hdr = PingHeader(PingHeader.Type.GET_MBRS_REQ, self.cluster_name, lookup.initial)
-        for addr in targets:
-            msg = request_message(addr, self.protocol_id, hdr, lookup.data)
-            self.counters["requests_sent"] += 1
-            if self.async_discovery_use_separate_thread_per_request:
-                self.stack.call_soon(self.down_layer.down_msg, msg)
-            else:
-                self.down_layer.down_msg(msg)
+        self.send_discovery_requests(targets, hdr, lookup.data)
 
     # --- management -----------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from typing import Protocol, cast
 from pygroups.address import Address, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import GetPhysicalAddress
-from pygroups.protocols.discovery import Discovery, Responses, ping_data, request_message
+from pygroups.protocols.discovery import Discovery, Responses, ping_data
 from pygroups.protocols.kubernetes.client import ErrorKind, KubeConfig, KubeError, KubeResult
 from pygroups.protocols.kubernetes.pods import Pod, SkipReason, TargetPlan, plan_targets
 from pygroups.stack.config import make_lookup
@@ -321,13 +321,7 @@ class KUBE_PING(Discovery):
         data = ping_data(me, False, self.stack.logical_name, physical, mbrs=wanted)  # JGRP-1670
         hdr = PingHeader(PingHeader.Type.GET_MBRS_REQ, self.cluster_name, rnd.initial)
         self.log.debug("sending discovery requests to %s", list(plan.targets))
-        for addr in plan.targets:
-            msg = request_message(addr, self.protocol_id, hdr, data)
-            self.counters["requests_sent"] += 1
-            if self.async_discovery_use_separate_thread_per_request:
-                self.stack.call_soon(self.down_layer.down_msg, msg)
-            else:
-                self.down_layer.down_msg(msg)
+        self.send_discovery_requests(plan.targets, hdr, data)
 
     def _log_diagnosis(self, pods: Sequence[Pod], plan: TargetPlan, own: IpAddress | None) -> None:
         kres = self.last_result
