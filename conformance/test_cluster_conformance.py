@@ -165,7 +165,10 @@ def test_retransmission_recovers_five_percent_loss(make_cluster, stack, mix):
     """DISCARD (up, 5%) right above the transport of every node, switched on once the cluster has formed (the
     stock stacks have no MERGE3, so a lost discovery message would split the cluster for good): NAKACK2/UNICAST3
     retransmission must still deliver everything exactly once and in order."""
-    c = make_cluster(stack)
+    # NAKACK2 resends a sender's last seqno once by default (JGRP-1904); with 5% loss that resend is lost too for one
+    # of the 12 sender/receiver pairs in ~3% of runs, and then only STABLE's gossip (50-100 s) reveals the gap, in
+    # Java as in pygroups (a java-only run failed so in CI). Three resends make that ~1e-5.
+    c = make_cluster(stack, properties={"jgroups.nakack.resend_last_seqno_max_times": "3"})
     start(c, mix, "J1", discard=0.05)
     start(c, mix, "P1", "J2", "P2", discard=0.05)
     assert_same_view(c, ["J1", "P1", "J2", "P2"], coord="J1", names=False)
