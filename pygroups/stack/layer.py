@@ -54,7 +54,8 @@ def answers(query_type: type[Q], *, up: bool = False) -> Callable[[Callable[[L, 
 
 
 class _LayerLog(logging.LoggerAdapter[logging.Logger]):
-    """Prefixes every record with the local address, as JGroups logs ``"%s: ..." % local_addr``."""
+    """Prefixes every record with the local address as JGroups prints it (``"%s: ..." % local_addr``: the
+    logical name when known)."""
 
     def __init__(self, logger: logging.Logger, layer: Layer) -> None:
         super().__init__(logger, {})
@@ -63,7 +64,8 @@ class _LayerLog(logging.LoggerAdapter[logging.Logger]):
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         stack = getattr(self._layer, "stack", None)
         addr = stack.local_addr if stack is not None else None
-        return f"{addr or '-'}: {msg}", kwargs
+        who = "-" if addr is None or stack is None else stack.name_of(addr)
+        return f"{who}: {msg}", kwargs
 
 
 class Layer:

@@ -138,6 +138,15 @@ def test_log_is_prefixed_with_local_address(caplog: pytest.LogCaptureFixture) ->
     assert h.layer.log is h.layer.log
 
 
+def test_log_prefix_is_the_logical_name_once_known(caplog: pytest.LogCaptureFixture) -> None:
+    """Java prints local_addr through the NameCache: "A: ...", not the UUID."""
+    h = LayerHarness(Plain(), local_addr=A)
+    h.stack.logical_names[A] = "node-a"
+    with caplog.at_level(logging.DEBUG):
+        h.layer.log.info("hello")
+    assert caplog.records[-1].getMessage() == "node-a: hello"
+
+
 def test_log_before_wiring_uses_a_dash(caplog: pytest.LogCaptureFixture) -> None:
     layer = Plain()
     with caplog.at_level(logging.DEBUG):
