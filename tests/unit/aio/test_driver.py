@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio  # noqa: TID251 - the driver under test is asyncio
 import random
 import socket  # noqa: TID251 - raw peers and busy ports
+import threading  # noqa: TID251 - a blocking call's worker thread
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from pygroups.address import IpAddress
 from pygroups.aio.driver import LoopClock, StackDriver
 from pygroups.errors import ChannelClosed
-from pygroups.stack.io import AppEvent, ConnId, IoFailed, Listen, Listening, Received
+from pygroups.stack.io import AppEvent, CallBlocking, CallDone, ConnId, IoFailed, Listen, Listening, Received
 from pygroups.stack.stack import ProtocolStack
 from tests.unit.aio.toys import LineTransport, until
 
@@ -290,5 +291,74 @@ def test_commands_from_init_run_when_the_driver_starts_and_settle_waits_for_them
         assert isinstance(res, Listening) and res.addr.port != 0
         await d.settle()  # nothing in flight: returns at once
         await d.aclose()
+
+    run(body)
+
+
+# --- CallBlocking: blocking client calls (Kubernetes API, DNS) off the event loop -------------------------
+
+
+def test_call_blocking_runs_off_the_loop_and_answers_the_layer() -> None:
+    """While the call blocks its worker thread, the loop keeps running (timers, other tasks); then CallDone."""
+    async def body() -> None:
+        n = await node(listen=False)
+        release = threading.Event()
+        ticks = 0
+
+        def blocking_call() -> str:
+            assert release.wait(10), "the test never released the call"
+            return "pods"
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not release.is_set():
+                ticks += 1
+                if ticks == 5:
+                    release.set()  # only a running loop gets here while the call blocks
+                await asyncio.sleep(0.01)
+
+        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), blocking_call, "test"))
+        await ticker()
+        await n.until(lambda: [r for r in n.t.results if isinstance(r, CallDone)])
+        (done,) = [r for r in n.t.results if isinstance(r, CallDone)]
+        assert done.value == "pods" and ticks >= 5
+        await n.d.aclose()
+
+    run(body)
+
+
+def test_call_blocking_that_raises_is_answered_with_io_failed() -> None:
+    async def body() -> None:
+        n = await node(listen=False)
+
+        def broken() -> None:
+            raise RuntimeError("no route to the API server")
+
+        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), broken, "kubernetes pods"))
+        await n.until(lambda: [r for r in n.t.results if isinstance(r, IoFailed)])
+        (failed,) = [r for r in n.t.results if isinstance(r, IoFailed)]
+        assert "kubernetes pods failed" in failed.error and "no route" in failed.error
+        assert n.errors == [] and not n.d.closed  # an expected kind of failure, not a driver error
+        await n.d.aclose()
+
+    run(body)
+
+
+def test_call_blocking_result_after_close_is_dropped() -> None:
+    async def body() -> None:
+        n = await node(listen=False)
+        started, release = threading.Event(), threading.Event()
+
+        def slow() -> str:
+            started.set()
+            release.wait(10)
+            return "late"
+
+        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), slow, "slow"))
+        await asyncio.to_thread(started.wait, 10)
+        await n.d.aclose()
+        release.set()
+        await asyncio.sleep(0.05)
+        assert [r for r in n.t.results if isinstance(r, CallDone)] == []
 
     run(body)
