@@ -46,12 +46,14 @@ def chat_line(line: str) -> str | None:
 
 
 def _read_lines(stream: IO[str], loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
-    """Blocking stdin reads on a daemon thread (stdin has no portable non-blocking API)."""
+    """Blocking stdin reads on a daemon thread (stdin has no portable non-blocking API). The chat may end
+    (its loop closed) while this thread still waits for a line: it then stops quietly."""
     try:
         for line in iter(stream.readline, ""):
             loop.call_soon_threadsafe(queue.put_nowait, line)
-    finally:
         loop.call_soon_threadsafe(queue.put_nowait, None)
+    except RuntimeError:  # "Event loop is closed": nobody is reading any more
+        pass
 
 
 async def run_chat(

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pygroups.aio.server_socket import bind_first_free
-from pygroups.protocols.diagnostics import MAX_REQUEST, auth_header, tcp_request_end
+from pygroups.protocols.diagnostics import MAX_REQUEST, auth_header_for_java, tcp_request_end
 from pygroups.stack.io import OpenDiagnostics
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ class ProbeClient:
         data = request.encode("utf-8")
         if self.passcode is None:
             return data
-        return auth_header(self.passcode, int(time.time() * 1000), random.random()) + data
+        return auth_header_for_java(self.passcode, int(time.time() * 1000), random.random) + data
 
     def run(self, addrs: Iterable[str], request: str, *, udp: bool, tcp: bool) -> None:
         deadline = time.monotonic() + self.timeout_ms / 1000

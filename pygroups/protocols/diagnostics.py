@@ -85,6 +85,18 @@ def auth_header(passcode: str, t1: int, q1: float) -> bytes:
     return struct.pack(">qdi", t1, q1, len(digest)) + digest
 
 
+def auth_header_for_java(passcode: str, t1: int, rand: Callable[[], float]) -> bytes:
+    """An `auth_header` a Java node can read over TCP: Java's server reads a request up to the first ``\\n``,
+    even inside this binary header, so a timestamp or random double holding a 0x0a byte made it drop the
+    request (about one in sixteen). Java checks neither value: pick ones without that byte (a digest holding it
+    would still break Java; nothing can fix that)."""
+    t1 = int.from_bytes(struct.pack(">q", t1).replace(b"\n", b"\x0b"), "big", signed=True)
+    while True:
+        header = auth_header(passcode, t1, rand())
+        if b"\n" not in header[:_AUTH_FIXED]:
+            return header
+
+
 def strip_auth(request: bytes, passcode: str) -> bytes:
     """DiagnosticsHandler.authorizeProbeRequest: the request text after a valid header."""
     if len(request) < _AUTH_FIXED:

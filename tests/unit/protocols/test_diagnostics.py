@@ -317,3 +317,25 @@ def _shared_stack(with_passcode: bool) -> ProtocolStack:
         if with_passcode:
             stack.find(TCP).diag_passcode = "pw"
     return _STACKS[with_passcode]
+
+
+def test_auth_header_for_java_never_holds_a_newline_before_the_digest() -> None:
+    """Java's TCP diagnostics server cuts a request at the first 0x0a, even inside the binary header: a
+    timestamp or random double holding that byte made pygroups probe's request vanish (a CI run got no answer)."""
+    import random
+    import struct
+
+    from pygroups.protocols.diagnostics import auth_header_for_java, strip_auth
+
+    t_newline = 0x0000_019A_0A00_0000  # a millisecond timestamp with a 0x0a byte
+    assert b"\n" in struct.pack(">q", t_newline)
+    rng = random.Random(3)
+    with_newline = struct.unpack(">d", b"\x3f\xe0\x0a\x00\x00\x00\x00\x00")[0]
+    doubles = iter([with_newline] * 3 + [rng.random() for _ in range(99)])
+    header = auth_header_for_java("s3cr3t", t_newline, lambda: next(doubles))
+    assert b"\n" not in header[:20]
+    assert strip_auth(header + b"keys", "s3cr3t") == b"keys"  # still a valid header
+    for seed in range(200):
+        r = random.Random(seed)
+        h = auth_header_for_java("s3cr3t", r.randrange(1 << 41), r.random)
+        assert b"\n" not in h[:20]
