@@ -331,8 +331,9 @@ class StackDriver:
         try:
             value = await self.loop.run_in_executor(self._executor, cmd.fn)
         except Exception as e:
-            log.warning("%s: %s failed: %r", self.stack.logical_name, cmd.what or "blocking call", e)
-            result: IoFailed | CallDone = IoFailed(cmd.request_id, f"{cmd.what or 'blocking call'} failed: {e!r}")
+            failed = cmd.failed(e)
+            log.warning("%s: %s", self.stack.logical_name, failed.error)
+            result: IoFailed | CallDone = failed
         else:
             result = CallDone(cmd.request_id, value)
         if not self.closed:

@@ -105,6 +105,10 @@ class CallBlocking(IoRequest):
     fn: Callable[[], object]
     what: str = ""
 
+    def failed(self, error: BaseException) -> IoFailed:
+        """The answer when ``fn`` raised."""
+        return IoFailed(self.request_id, f"{self.what or 'blocking call'} failed: {error!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class OpenDiagnostics(IoCommand):

@@ -56,7 +56,6 @@ from pygroups.stack.io import (
     CallBlocking,
     CallDone,
     IoCommand,
-    IoFailed,
     IoResult,
     Received,
     ViewInstalled,
@@ -527,7 +526,7 @@ class SimNetwork:
         try:
             result: IoResult = CallDone(cmd.request_id, cmd.fn())
         except Exception as e:
-            result = IoFailed(cmd.request_id, f"{cmd.what or 'blocking call'} failed: {e!r}")
+            result = cmd.failed(e)
         self._seq += 1
         heapq.heappush(self._results, (self.now_ns + self.call_latency_ns, self._seq, node, result, node.incarnation))
 

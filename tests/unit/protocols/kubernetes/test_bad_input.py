@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from pygroups.address import UUID, IpAddress
-from pygroups.events import FindInitialMembers
 from pygroups.protocols.kubernetes.client import KubeClient
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
 from pygroups.stack.config import make_lookup
-from pygroups.stack.io import CallBlocking, CallDone, IoFailed
 from pygroups.testing.harness import LayerHarness
 from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
 from pygroups.testing.tlsca import CertificateAuthority
+from tests.unit.protocols.kubernetes.test_kube_ping import discover
 
 ME = UUID(0, 1)
 OWN = IpAddress("10.1.0.1", 7800)
@@ -52,23 +51,6 @@ def node(api: KubeApiServer, **attrs: object) -> LayerHarness:
     h.bottom.physical_addrs[ME] = OWN
     h.stack.connect("demo", local_addr=ME, name="A")
     return h
-
-
-def round_targets(h: LayerHarness, rid: int) -> list[IpAddress]:
-    """One discovery round, its blocking call run here as the driver's worker thread would run it."""
-    h.down(FindInitialMembers(rid, 2000))
-    for cmd in h.stack.take_io():
-        assert isinstance(cmd, CallBlocking)
-        try:
-            result: CallDone | IoFailed = CallDone(cmd.request_id, cmd.fn())
-        except Exception as e:  # what the driver would turn into IoFailed
-            result = IoFailed(cmd.request_id, repr(e))
-        h.stack.on_io_result(result)
-    targets = []
-    for m in h.take_down():
-        assert isinstance(m.dest, IpAddress)
-        targets.append(m.dest)
-    return targets
 
 
 def _garbage(api: KubeApiServer, h: LayerHarness) -> None:
@@ -121,7 +103,7 @@ CASES: dict[str, tuple[Callable[..., None], str]] = {
 def test_bad_api_answer_gives_a_clear_log_no_targets_and_the_node_recovers(
         case: str, api: KubeApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     h = node(api)
-    assert round_targets(h, 1) == HEALTHY_TARGETS  # the healthy baseline
+    assert discover(h, 1) == HEALTHY_TARGETS  # the healthy baseline
     token = Path(api.token_file).read_text().strip()
     breaker, phrase = CASES[case]
     if breaker is _foreign_ca:
@@ -129,7 +111,7 @@ def test_bad_api_answer_gives_a_clear_log_no_targets_and_the_node_recovers(
     else:
         breaker(api, h)
     with caplog.at_level(logging.DEBUG):
-        assert round_targets(h, 2) == []
+        assert discover(h, 2) == []
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert problems, f"{case}: nothing was logged"
     text = "\n".join(r.getMessage() for r in problems)
@@ -142,4 +124,4 @@ def test_bad_api_answer_gives_a_clear_log_no_targets_and_the_node_recovers(
     Path(api.token_file).write_text(api.rotate_token())
     h.layer.masterPort, h.layer.caCertFile = api.port, api.ca_file  # type: ignore[attr-defined]
     h.layer.client = KubeClient(h.layer.kube_config(), sleep=lambda _s: None)  # type: ignore[attr-defined]
-    assert round_targets(h, 3) == HEALTHY_TARGETS
+    assert discover(h, 3) == HEALTHY_TARGETS

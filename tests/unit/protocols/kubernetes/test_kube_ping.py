@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # PyYAML: a dependency of the kubernetes client
 
 from pygroups.address import UUID, IpAddress
 from pygroups.clock import ManualClock
@@ -324,7 +325,6 @@ def test_403_is_explained_with_the_role_to_apply(caplog: pytest.LogCaptureFixtur
 
 
 def test_rbac_yaml_matches_the_deploy_manifest() -> None:
-    yaml = pytest.importorskip("yaml")
     docs = list(yaml.safe_load_all(rbac_yaml("prod", "prod:cache-sa")))
     deploy = list(yaml.safe_load_all((Path(__file__).parents[4] / "deploy" / "rbac.yaml").read_text()))
     role = next(d for d in deploy if d["kind"] == "Role")
