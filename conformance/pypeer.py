@@ -340,10 +340,12 @@ class PyNode:
         def layers() -> list[Any]:
             # the stock XML as is, plus DISCARD / the discovery capture right above the transport (Java:
             # insertProtocol ABOVE TP)
+            from pygroups.protocols import BUILTIN_PROTOCOLS
             from pygroups.stack.layer import Layer
             from pygroups.stack.registry import build_layers
 
-            built = [x for x in build_layers(spec, variables=self.args.variables) if isinstance(x, Layer)]
+            built = build_layers(spec, BUILTIN_PROTOCOLS, variables=self.args.variables)
+            built = [x for x in built if isinstance(x, Layer)]
             extra = []
             if self.args.discard > 0:
                 self.discard = _discard_layer(self.args.discard)

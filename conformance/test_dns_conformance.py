@@ -23,6 +23,7 @@ import pytest
 from cluster import Cluster, ClusterError
 
 from pygroups.errors import ConfigError
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.dns.resolver import DnsResolver
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.registry import build_layers
@@ -133,7 +134,7 @@ def test_an_unknown_record_type_is_refused_by_both(make_cluster, dns: DnsServer)
         c.start("J1", "java")
     spec = load_stack_file("dns-ping-core.xml", {"jgroups.dns.query": SERVICE, "jgroups.dns.record": "a"}, environ={})
     with pytest.raises(ConfigError, match="dns_record_type 'a' is not one of A, AAAA, SRV"):
-        build_layers(spec, environ={})
+        build_layers(spec, BUILTIN_PROTOCOLS, environ={})
 
 
 # --- the resolvers side by side -----------------------------------------------------------------------------

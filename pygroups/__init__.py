@@ -32,21 +32,18 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "Channel": "pygroups.aio.channel",
-    "open_channel": "pygroups.aio.channel",
-    "payload_object": "pygroups.aio.channel",
-    "BlockingChannel": "pygroups.aio.blocking",
-}
-
-
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pygroups' has no attribute {name!r}")
-    import importlib
+    # Plain imports (not import_module strings), so import-graph checks see these edges too.
+    if name in ("Channel", "open_channel", "payload_object"):
+        from pygroups.aio import channel
 
-    return getattr(importlib.import_module(module), name)
+        return getattr(channel, name)
+    if name == "BlockingChannel":
+        from pygroups.aio import blocking
+
+        return blocking.BlockingChannel
+    raise AttributeError(f"module 'pygroups' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_VERSION",

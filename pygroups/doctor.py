@@ -30,9 +30,11 @@ from typing import Any, TextIO
 from pygroups.address import IpAddress
 from pygroups.errors import ConfigError, PyGroupsError
 from pygroups.events import DiscoveryResponse, Event, FindInitialMembers
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import Discovery
 from pygroups.stack.config import ProtocolSpec, StackSpec, load_stack_file
 from pygroups.stack.layer import Layer
+from pygroups.stack.registry import build_layers
 from pygroups.wire.headers.ping import PingData
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
@@ -81,11 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _discovery_spec(spec: StackSpec) -> ProtocolSpec | None:
-    from pygroups.stack.registry import default_registry
-
-    reg = default_registry()
     for p in spec.protocols[1:]:
-        cls = reg.get(p.name)
+        cls = BUILTIN_PROTOCOLS.get(p.name)
         if isinstance(cls, type) and issubclass(cls, Discovery):
             return p
         if p.name in ("kubernetes.KUBE_PING", "dns.DNS_PING", "TCPPING", "MPING", "PING", "JDBC_PING2",
@@ -97,9 +96,8 @@ def _discovery_spec(spec: StackSpec) -> ProtocolSpec | None:
 def _build(spec: StackSpec, disc: ProtocolSpec, variables: Mapping[str, str],
            environ: Mapping[str, str] | None) -> tuple[Layer, Layer]:
     """Fresh transport + discovery layers with the stack's attributes (variables, then the environment)."""
-    from pygroups.stack.registry import build_layers
-
-    layers = build_layers(StackSpec((spec.protocols[0], disc), spec.source), variables=variables, environ=environ)
+    layers = build_layers(StackSpec((spec.protocols[0], disc), spec.source), BUILTIN_PROTOCOLS, variables=variables,
+                          environ=environ)
     tp, dp = layers
     assert isinstance(tp, Layer) and isinstance(dp, Layer)
     return tp, dp

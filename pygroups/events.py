@@ -18,8 +18,8 @@ from typing import Generic, TypeVar
 
 from pygroups.address import Address, IpAddress
 from pygroups.errors import LocalProtocolError
+from pygroups.ping_data import PingData
 from pygroups.view import Digest, View
-from pygroups.wire.headers.ping import PingData
 
 T_co = TypeVar("T_co", covariant=True)
 

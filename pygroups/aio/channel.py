@@ -32,8 +32,11 @@ from pygroups.errors import ChannelClosed, ConnectError, ConnectTimeout, LocalPr
 from pygroups.events import Event, JoinFailed, Leave, LeaveComplete
 from pygroups.message import Flag, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag
+from pygroups.protocols import BUILTIN_PROTOCOLS
+from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import AppEvent, Received, ViewInstalled
 from pygroups.stack.layer import Layer
+from pygroups.stack.registry import ProtocolRegistry, build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.view import MergeView, View
 
@@ -164,14 +167,11 @@ def format_view(view: View, name_of: Callable[[Address | None], str] = str) -> s
 # --- the channel -------------------------------------------------------------------------------------
 
 
-def _build_layers(config: StackConfig, variables: Mapping[str, str] | None) -> list[Layer]:
+def _build_layers(config: StackConfig, variables: Mapping[str, str] | None, protocols: ProtocolRegistry) -> list[Layer]:
     if callable(config):
         return list(config())
-    from pygroups.stack.config import load_stack_file
-    from pygroups.stack.registry import build_layers
-
-    spec = load_stack_file(config, variables)
-    layers = build_layers(spec, variables=variables)
+    spec = load_stack_file(config, variables, registry=protocols)
+    layers = build_layers(spec, protocols, variables=variables)
     return [layer for layer in layers if isinstance(layer, Layer)]
 
 
@@ -199,7 +199,9 @@ class Channel:
 
     ``config`` is an XML file, a stock stack name (``tcp-core.xml``, ``tcp-fc.xml``, ...) or a
     callable returning fresh layers (bottom first). ``variables`` fill ``${...}`` in the XML;
-    ``name`` is the logical name (default: like Java, host name plus a random number).
+    ``name`` is the logical name (default: like Java, host name plus a random number). ``protocols`` is
+    the registry the XML's protocols are built from: pygroups' own, or with an application's added
+    (``BUILTIN_PROTOCOLS.with_protocols(MyProtocol)``).
     """
 
     def __init__(
@@ -209,11 +211,12 @@ class Channel:
         name: str | None = None,
         variables: Mapping[str, str] | None = None,
         seed: int | None = None,
+        protocols: ProtocolRegistry = BUILTIN_PROTOCOLS,
     ) -> None:
         self._rng = random.Random(seed)
         self._clock = LoopClock()
         self._top = _ChannelTop(self)
-        layers = [*_build_layers(config, variables), self._top]
+        layers = [*_build_layers(config, variables, protocols), self._top]
         self.stack = ProtocolStack(layers, clock=self._clock, rng=self._rng)
         self._join_error: ConnectError | None = None
         self._leave_done = False
@@ -506,8 +509,9 @@ class open_channel:  # used like a function: async with open_channel(...) as ch
         variables: Mapping[str, str] | None = None,
         timeout: float = CONNECT_TIMEOUT,
         seed: int | None = None,
+        protocols: ProtocolRegistry = BUILTIN_PROTOCOLS,
     ) -> None:
-        self._channel = Channel(config, name=name, variables=variables, seed=seed)
+        self._channel = Channel(config, name=name, variables=variables, seed=seed, protocols=protocols)
         self._cluster = cluster
         self._timeout = timeout
 

@@ -13,8 +13,7 @@ Rules of this file:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -22,70 +21,14 @@ from pathlib import Path
 from pygroups.errors import ConfigError
 from pygroups.stack.jgroups_catalogue import canonical_protocol_name
 from pygroups.stack.jgroups_xml import RawNode, parse_document, where_prefix
-
-Lookup = Callable[[str], "str | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class XmlElement:
-    """A protocol's nested XML (RELAY2 sites, FORK stacks): kept verbatim for the protocol."""
-
-    name: str
-    attributes: Mapping[str, str]
-    children: tuple[XmlElement, ...] = ()
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolSpec:
-    """One protocol element. `attributes` are after ``${}`` substitution; an attribute whose
-    value substitutes to nothing is dropped, as in Java (the protocol keeps its default)."""
-
-    name: str                              # canonical: "pbcast.GMS", "kubernetes.KUBE_PING"
-    element: str                           # as written: "org.jgroups.protocols.pbcast.GMS"
-    attributes: Mapping[str, str]
-    raw_attributes: Mapping[str, str] = field(default_factory=dict)
-    children: tuple[XmlElement, ...] = ()
-    source: str | None = field(default=None, compare=False)   # where it was read (for errors only)
-    line: int = field(default=0, compare=False)
-
-    @property
-    def where(self) -> str:
-        """``"tcp.xml:12: "`` for error messages (empty when unknown)."""
-        return where_prefix(self.source, self.line)
-
-
-@dataclass(frozen=True, slots=True)
-class StackSpec:
-    """A parsed stack: protocols bottom (transport) first, as in the file."""
-
-    protocols: tuple[ProtocolSpec, ...]
-    source: str | None = field(default=None, compare=False)
-
-    def names(self) -> list[str]:
-        return [p.name for p in self.protocols]
-
-    def get(self, name: str) -> ProtocolSpec | None:
-        wanted = canonical_protocol_name(name)
-        return next((p for p in self.protocols if p.name == wanted), None)
-
+from pygroups.stack.spec import Lookup as Lookup
+from pygroups.stack.spec import ProtocolSpec as ProtocolSpec
+from pygroups.stack.spec import StackSpec as StackSpec
+from pygroups.stack.spec import XmlElement as XmlElement
+from pygroups.stack.spec import make_lookup as make_lookup
+from pygroups.stack.validate import Implementations, check_spec
 
 # ------------------------------------------------------------------------------------ ${...}
-
-def make_lookup(variables: Mapping[str, str] | None, environ: Mapping[str, str] | None = None) -> Lookup:
-    """Java looks at system properties, then the environment; we look at `variables`, then
-    `environ` (``os.environ`` when None). An empty value counts as set, as in Java."""
-    env = os.environ if environ is None else environ
-    vars_ = variables or {}
-
-    def lookup(name: str) -> str | None:
-        if not name:
-            return None  # System.getProperty("") throws; Java skips the name
-        found = vars_.get(name)
-        return found if found is not None else env.get(name)
-
-    return lookup
-
 
 def substitute_variables(value: str, lookup: Lookup) -> str | None:
     """``Util.substituteVariable``: replace every ``${names:default}``; None if nothing is left.
@@ -247,9 +190,10 @@ def resolve_stack(name_or_path: str | os.PathLike[str]) -> Path | Traversable:
 
 
 def load_stack_file(path_or_stock_name: str | os.PathLike[str], variables: Mapping[str, str] | None = None, *,
-                    environ: Mapping[str, str] | None = None, check: bool = True) -> StackSpec:
+                    environ: Mapping[str, str] | None = None, check: bool = True,
+                    registry: Implementations | None = None) -> StackSpec:
     """Read, parse and (unless ``check=False``) validate protocol and attribute names/values
-    against the JGroups catalogue and the registered implementations."""
+    against the JGroups catalogue (and ``registry``'s implementations of protocols JGroups lacks)."""
     target = resolve_stack(path_or_stock_name)
     base_dir = target.parent if isinstance(target, Path) else None
     source = str(path_or_stock_name)
@@ -259,9 +203,7 @@ def load_stack_file(path_or_stock_name: str | os.PathLike[str], variables: Mappi
         raise ConfigError(f"{source}: cannot read: {e}") from e
     spec = parse_stack_xml(text, variables=variables, base_dir=base_dir, environ=environ, source=source)
     if check:
-        from pygroups.stack.registry import check_spec  # registry imports this module's types
-
-        check_spec(spec)
+        check_spec(spec, registry)
     return spec
 
 

@@ -30,26 +30,18 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from pygroups.address import Address, IpAddress
 from pygroups.clock import ManualClock
-from pygroups.errors import LocalProtocolError, RemoteProtocolError
-from pygroups.events import (
-    AddPhysicalAddress,
-    BecomeServer,
-    Connect,
-    Disconnect,
-    Event,
-    GetLocalAddress,
-    GetLogicalPhysicalMappings,
-    GetPhysicalAddress,
-    Query,
-    RemoveAddress,
-    TmpView,
-    ViewChange,
+from pygroups.errors import LocalProtocolError
+from pygroups.message import Message
+from pygroups.protocols import BUILTIN_PROTOCOLS
+from pygroups.protocols.shared_loopback import (
+    SHARED_LOOPBACK,
+    Codec,
+    LoopbackRegistry,
+    LoopbackSend,
 )
-from pygroups.message import Message, TransientFlag
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import (
     AppEvent,
@@ -60,167 +52,17 @@ from pygroups.stack.io import (
     Received,
     ViewInstalled,
 )
-from pygroups.stack.layer import Layer, TransportLayer, answers
+from pygroups.stack.layer import Layer
 from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.view import View
-from pygroups.wire.headers.ping import PingData
+
+SimTransport = SHARED_LOOPBACK
+"""The simulator's transport is JGroups' SHARED_LOOPBACK (`pygroups.protocols.shared_loopback`)."""
+SimSend = LoopbackSend
 
 MS = 1_000_000
 SEED_ENV = "PYGROUPS_SEED"
-
-
-class Codec(Protocol):
-    """Turns messages into bytes and back, so the simulator can carry real wire bytes."""
-
-    def encode(self, msg: Message) -> bytes: ...
-
-    def decode(self, data: bytes) -> list[Message]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SimSend(IoCommand):
-    """`SimTransport` to network: ``payload`` for ``dest`` (None = every member of the cluster)."""
-
-    dest: Address | None
-    payload: Message | bytes
-    loopback: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GetPingData(Query[tuple[PingData, ...]]):
-    """GET_PING_DATA: SHARED_LOOPBACK_PING asks the shared routing table for ``cluster``'s members."""
-
-    cluster: str | None
-
-    def unanswered(self) -> tuple[PingData, ...]:
-        return ()
-
-
-class LoopbackRegistry:
-    """SHARED_LOOPBACK's static routing table (cluster -> member -> transport), one per simulated world.
-
-    ``visible(asker, other)`` lets the simulator hide members that are crashed or unreachable.
-    """
-
-    def __init__(self) -> None:
-        self.clusters: dict[str, dict[Address, SimTransport]] = {}
-        self.visible: Callable[[SimTransport, SimTransport], bool] = lambda asker, other: True
-
-    def register(self, cluster: str, addr: Address, transport: SimTransport) -> None:
-        members = self.clusters.setdefault(cluster, {})
-        for a, t in list(members.items()):  # prune dead entries, as a JVM that exited leaves none
-            if not self.visible(t, t):
-                del members[a]
-        if not members:
-            transport.coord(True)  # JGRP-2395: the first member becomes coordinator
-        members.setdefault(addr, transport)
-
-    def unregister(self, cluster: str | None, addr: Address | None) -> None:
-        members = self.clusters.get(cluster) if cluster is not None else None
-        if members is not None and addr is not None and members.pop(addr, None) is not None and not members:
-            del self.clusters[cluster]  # type: ignore[arg-type]
-
-    def ping_data(self, cluster: str | None, asker: SimTransport) -> tuple[PingData, ...]:
-        """SHARED_LOOPBACK.getDiscoveryResponsesFor: (addr, server, name, no physical address, coord)."""
-        members = self.clusters.get(cluster) if cluster is not None else None
-        if members is None:
-            return ()
-        return tuple(
-            PingData(addr, t.is_server or t.is_coord, t.is_coord, t.stack.name_of(addr), None)
-            for addr, t in members.items()
-            if self.visible(asker, t)
-        )
-
-
-class SimTransport(TransportLayer):
-    """The simulated transport: no connections, whole messages (or codec bytes) to and from the network."""
-
-    name = "SHARED_LOOPBACK"
-    protocol_id = 27  # jg-protocol-ids.xml
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.codec: Codec | None = None
-        self.physical_addr = IpAddress("127.0.0.1", 7800)
-        self.addr_cache: dict[Address, IpAddress] = {}
-        self.registry = LoopbackRegistry()  # replaced by the network's shared one in a SimNetwork
-        self.is_server = False
-        self.is_coord = False
-        self.cluster_name: str | None = None
-        self.view: View | None = None
-        self.sim_node: SimNode | None = None
-
-    def coord(self, flag: bool) -> None:
-        self.is_coord = self.is_server = flag
-
-    def down(self, evt: Event) -> None:
-        match evt:
-            case AddPhysicalAddress():
-                self.addr_cache[evt.addr] = evt.physical
-            case RemoveAddress():
-                self.addr_cache.pop(evt.addr, None)
-            case Connect(cluster=cluster):
-                self.cluster_name = cluster
-                if self.local_addr is not None:
-                    self.registry.register(cluster, self.local_addr, self)
-            case Disconnect():
-                self.registry.unregister(self.cluster_name, self.local_addr)
-            case BecomeServer():
-                self.is_server = True
-            case ViewChange(view=view) | TmpView(view=view):
-                self.view = view
-                self.is_coord = view.coordinator == self.local_addr
-            case _:
-                pass
-
-    def stop(self) -> None:
-        self.is_server = self.is_coord = False
-        self.registry.unregister(self.cluster_name, self.local_addr)
-
-    @answers(GetPingData)
-    def answer_ping_data(self, q: GetPingData) -> tuple[PingData, ...]:
-        return self.registry.ping_data(q.cluster, self)
-
-    def down_msg(self, msg: Message) -> None:
-        if msg.src is None:
-            msg.src = self.local_addr
-        loopback = not msg.transient_flags & TransientFlag.DONT_LOOPBACK
-        payload = self.codec.encode(msg) if self.codec is not None else msg.copy()
-        self.counters["sent"] += 1
-        self.emit(SimSend(msg.dest, payload, loopback))
-
-    def receive(self, payload: Message | bytes) -> None:
-        """Called by the network (as a stack input) with what another node's transport sent."""
-        if isinstance(payload, Message):
-            msgs = [payload]
-        elif self.codec is None:
-            raise LocalProtocolError(f"{self.name} received bytes but has no codec")
-        else:
-            try:
-                msgs = self.codec.decode(payload)
-            except RemoteProtocolError as e:  # rule 7: bad bytes drop one frame, never crash
-                self.counters["bad_frames"] += 1
-                self.log.debug("dropped a frame: %s", e)
-                return
-        self.counters["received"] += len(msgs)
-        if len(msgs) == 1:
-            self.up_msg(msgs[0])
-        else:
-            self.up_batch(msgs)
-
-    @answers(GetLocalAddress)
-    def answer_local_address(self, q: GetLocalAddress) -> Address | None:
-        return self.local_addr
-
-    @answers(GetPhysicalAddress)
-    def answer_physical_address(self, q: GetPhysicalAddress) -> IpAddress | None:
-        return self.physical_addr if q.addr == self.local_addr else self.addr_cache.get(q.addr)
-
-    @answers(GetLogicalPhysicalMappings)
-    def answer_mappings(self, q: GetLogicalPhysicalMappings) -> Mapping[Address, IpAddress]:
-        own = {self.local_addr: self.physical_addr} if self.local_addr is not None else {}
-        return {**self.addr_cache, **own}
 
 
 def stack_factory(stack: str, variables: Mapping[str, str] | None = None) -> Callable[[], Sequence[Layer]]:
@@ -229,7 +71,7 @@ def stack_factory(stack: str, variables: Mapping[str, str] | None = None) -> Cal
     spec = load_stack_file(stack, variables)
 
     def build() -> Sequence[Layer]:
-        layers = build_layers(spec, variables=variables)
+        layers = build_layers(spec, BUILTIN_PROTOCOLS, variables=variables)
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise LocalProtocolError(f"{stack}: {layer!r} is not a Layer")
@@ -279,7 +121,7 @@ class SimNode:
             raise LocalProtocolError(f"node {self.name}: the bottom layer must be a SimTransport")
         transport.codec = self.network.codec
         transport.registry = self.network.registry
-        transport.sim_node = self
+        transport.owner = self
         transport.physical_addr = IpAddress(f"10.0.{self.index // 250}.{self.index % 250 + 1}", 7800)
         rng = random.Random(f"{self.network.seed}/{self.name}/{self.incarnation}")
         return ProtocolStack(layers, clock=self.network.clock, rng=rng), transport
@@ -355,10 +197,10 @@ class SimNetwork:
 
     def _visible(self, asker: SimTransport, other: SimTransport) -> bool:
         """A registry entry counts while its node runs this transport and shares the asker's partition."""
-        node, me = other.sim_node, asker.sim_node
-        if node is None or not node.alive or node.transport is not other:
+        node, me = other.owner, asker.owner
+        if not isinstance(node, SimNode) or not node.alive or node.transport is not other:
             return False
-        return me is None or me is node or me.partition == node.partition
+        return not isinstance(me, SimNode) or me is node or me.partition == node.partition
 
     # --- building -------------------------------------------------------------------------------------
 

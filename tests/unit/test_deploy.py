@@ -22,6 +22,7 @@ import pytest
 import yaml  # PyYAML: a dependency of the kubernetes client, itself a pygroups dependency
 
 from pygroups.cli import _parser
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.stack.config import load_stack_file, stock_stack_names
 from pygroups.stack.registry import build_layers
 
@@ -260,7 +261,7 @@ def test_dns_ping_query_names_the_headless_service() -> None:
 def test_pygroups_builds_the_stack_the_deployment_runs(config: str) -> None:
     """The stack files deploy/ names are ones pygroups implements completely (not only parses)."""
     environ = _pod_environ()
-    layers = build_layers(load_stack_file(config, environ=environ), environ=environ)
+    layers = build_layers(load_stack_file(config, environ=environ), BUILTIN_PROTOCOLS, environ=environ)
     names = [getattr(layer, "name", "") for layer in layers]
     assert names[0] == "TCP" and names[-1] == "FRAG4", names
     assert any("PING" in n for n in names), names

@@ -11,7 +11,8 @@ from typing import Any
 
 from construct import Adapter, Array, Check, ExplicitError, Int8sb, Int32sb, Rebuild, Struct, len_, this
 
-from pygroups.address import Address, IpAddress
+from pygroups.address import IpAddress
+from pygroups.ping_data import PingData as PingData
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader, decode_exact, encode
 from pygroups.wire.primitives import AddressesFormat, AddressFormat, BitsString, JavaBool
@@ -40,18 +41,6 @@ class PingHeader(JGroupsHeader):
 
 # PingData flag bits (PingData.is_server / is_coord).
 IS_SERVER, IS_COORD = 0x01, 0x02
-
-
-@dataclass(frozen=True, slots=True)
-class PingData:
-    """One discovery entry. The flags are kept as written: Java's isServer() is is_server or is_coord."""
-
-    sender: Address | None
-    is_server: bool
-    is_coord: bool
-    logical_name: str | None
-    physical_addr: IpAddress | None
-    mbrs: tuple[Address | None, ...] | None = None
 
 
 class _PhysicalAddress(Adapter):  # type: ignore[misc]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pygroups.address import UUID, IpAddress
 from pygroups.clock import ManualClock
 from pygroups.events import ViewChange
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols import diagnostics as d
 from pygroups.protocols.tcp import TCP
 from pygroups.stack.config import load_stack_file
@@ -53,7 +54,7 @@ class Hook(Layer):
 
 
 def make_stack(variables: Mapping[str, str] | None = None, extra: Sequence[Layer] = ()) -> ProtocolStack:
-    layers = build_layers(load_stack_file("tcp-core.xml", {**DIAG, **(variables or {})}))
+    layers = build_layers(load_stack_file("tcp-core.xml", {**DIAG, **(variables or {})}), BUILTIN_PROTOCOLS)
     stack = ProtocolStack([*layers, *extra], clock=ManualClock(), rng=random.Random(1))  # type: ignore[list-item]
     (listen,) = [c for c in stack.take_io() if isinstance(c, Listen)]
     stack.on_io_result(Listening(listen.request_id, PA))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pygroups.address import UUID, Address
 from pygroups.message import Message, MsgType
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discard import DISCARD
-from pygroups.stack.registry import default_registry
 from pygroups.testing.harness import LayerHarness
 
 A = UUID(0, 1)
@@ -29,7 +29,7 @@ def layer_of(h: LayerHarness) -> DISCARD:
 
 
 def test_jgroups_attribute_names() -> None:
-    cls = default_registry().get("DISCARD")
+    cls = BUILTIN_PROTOCOLS.get("DISCARD")
     assert cls is DISCARD and DISCARD.protocol_id == 26
     from pygroups.stack.properties import properties_of
 

@@ -28,9 +28,9 @@ from pygroups.address import Address
 from pygroups.clock import TimerHandle
 from pygroups.events import BecomeServer, DiscoveryResponse, FindInitialMembers, JoinFailed
 from pygroups.message import Flag, Message, MsgType
+from pygroups.ping_data import PingData
 from pygroups.view import Digest, View, ViewId
 from pygroups.wire.headers.gms import GmsHeader, JoinRsp
-from pygroups.wire.headers.ping import PingData
 
 from .role import GmsRole
 

@@ -13,6 +13,7 @@ from pygroups.address import UUID, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import DiscoveryResponse, FindInitialMembers, FindMembers
 from pygroups.message import Flag, Message, TransientFlag
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import ping_data, request_message
 from pygroups.protocols.dns import DNS_PING, Resolution
 from pygroups.protocols.dns.records import parse_dns_address, resolve_all, split_queries
@@ -109,14 +110,14 @@ def _stack_xml(dns_attrs: str) -> str:
 
 def test_missing_dns_query_is_rejected_like_java() -> None:
     with pytest.raises(ConfigError, match="dns_query can not be null or empty"):
-        build_layers(parse(_stack_xml("")), environ={}, check=False)
+        build_layers(parse(_stack_xml("")), BUILTIN_PROTOCOLS, environ={}, check=False)
     with pytest.raises(ConfigError, match="dns_query can not be null or empty"):
-        build_layers(parse(_stack_xml('dns_query="  "')), environ={}, check=False)
+        build_layers(parse(_stack_xml('dns_query="  "')), BUILTIN_PROTOCOLS, environ={}, check=False)
 
 
 def test_system_property_aliases_fill_absent_attributes() -> None:
     env = {"jgroups.dns.dns_query": "a.test,b.test", "jgroups.dns.dns_record_type": "SRV"}
-    layer = build_layers(parse(_stack_xml("")), environ=env, check=False)[1]
+    layer = build_layers(parse(_stack_xml("")), BUILTIN_PROTOCOLS, environ=env, check=False)[1]
     assert isinstance(layer, DNS_PING)
     assert (layer.dns_query, layer.dns_record_type) == ("a.test,b.test", "SRV")
 
@@ -124,12 +125,13 @@ def test_system_property_aliases_fill_absent_attributes() -> None:
 @pytest.mark.parametrize("rtype", ["a", "MX", "srv", ""])
 def test_unknown_record_type_is_a_config_error_at_init(rtype: str) -> None:
     with pytest.raises(ConfigError, match="dns_record_type"):
-        build_layers(parse(_stack_xml(f'dns_query="x.test" dns_record_type="{rtype}"')), environ={}, check=False)
+        build_layers(parse(_stack_xml(f'dns_query="x.test" dns_record_type="{rtype}"')), BUILTIN_PROTOCOLS, environ={},
+                     check=False)
 
 
 def test_context_factory_is_accepted_and_ignored() -> None:
     xml = _stack_xml('dns_query="x.test" dns_context_factory="com.example.Other" dns_address="10.0.0.53:5353"')
-    layer = build_layers(parse(xml), environ={}, check=False)[1]
+    layer = build_layers(parse(xml), BUILTIN_PROTOCOLS, environ={}, check=False)[1]
     assert isinstance(layer, DNS_PING) and layer.dns_context_factory == "com.example.Other"
 
 
@@ -138,19 +140,19 @@ def test_stock_dns_ping_core_stack() -> None:
         "TCP", "dns.DNS_PING", "pbcast.NAKACK2", "UNICAST3", "pbcast.STABLE", "pbcast.GMS", "UFC", "MFC", "FRAG4"]
     spec = load_stack_file("dns-ping-core.xml", {"jgroups.dns.query": "svc.dns.test", "jgroups.dns.record": "SRV",
                                                  "jgroups.dns.address": "127.0.0.1:5353"}, environ={})
-    layers = build_layers(spec, environ={})
+    layers = build_layers(spec, BUILTIN_PROTOCOLS, environ={})
     dns = layers[1]
     assert isinstance(dns, DNS_PING)
     assert (dns.dns_query, dns.dns_record_type, dns.dns_address) == ("svc.dns.test", "SRV", "127.0.0.1:5353")
-    default = build_layers(load_stack_file("dns-ping-core.xml", environ={}), environ={})[1]
+    default = build_layers(load_stack_file("dns-ping-core.xml", environ={}), BUILTIN_PROTOCOLS, environ={})[1]
     assert isinstance(default, DNS_PING) and (default.dns_query, default.dns_address) == ("localhost", "")
 
 
 def test_default_resolver_is_built_from_the_attributes() -> None:
     from pygroups.protocols.dns.resolver import DnsResolver
 
-    layers = build_layers(parse(_stack_xml('dns_query="x.test" dns_address="127.0.0.1:5353"')), environ={},
-                          check=False)
+    layers = build_layers(parse(_stack_xml('dns_query="x.test" dns_address="127.0.0.1:5353"')), BUILTIN_PROTOCOLS,
+                          environ={}, check=False)
     dns = layers[1]
     assert isinstance(dns, DNS_PING)
     dns.init()

@@ -16,12 +16,13 @@ from pygroups.clock import ManualClock
 from pygroups.errors import ConfigError
 from pygroups.events import DiscoveryResponse, FindInitialMembers
 from pygroups.message import Flag, Message, MsgType
+from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import ping_data
 from pygroups.protocols.kubernetes.client import ErrorKind, KubeError, KubeResult
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING, explain_failure, format_pods, rbac_yaml
 from pygroups.stack.config import make_lookup, parse_stack_xml
 from pygroups.stack.io import CallBlocking, CallDone, IoFailed
-from pygroups.stack.registry import build_layers, default_registry
+from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.testing.harness import FakeTransport, LayerHarness
 from pygroups.testing.sim import SimNetwork, stack_factory
@@ -109,7 +110,7 @@ def discover(h: LayerHarness, rid: int = 1) -> list[IpAddress]:
 
 
 def test_registered_under_javas_name_and_id_with_java_defaults() -> None:
-    assert default_registry().get("org.jgroups.protocols.kubernetes.KUBE_PING") is KUBE_PING
+    assert BUILTIN_PROTOCOLS.get("org.jgroups.protocols.kubernetes.KUBE_PING") is KUBE_PING
     k = KUBE_PING()
     assert (k.name, k.protocol_id, k.is_dynamic()) == ("kubernetes.KUBE_PING", 2017, False)
     assert (k.port_range, k.connectTimeout, k.readTimeout, k.operationAttempts, k.operationSleep) == (
@@ -127,14 +128,14 @@ def test_stock_kubernetes_xml_resolves_to_this_class() -> None:
     from pygroups.stack.config import load_stack_file
 
     spec = load_stack_file("kubernetes.xml")
-    assert default_registry().get(spec.protocols[2].name) is KUBE_PING
+    assert BUILTIN_PROTOCOLS.get(spec.protocols[2].name) is KUBE_PING
 
 
 def _built(xml_attrs: str = "", variables: dict[str, str] | None = None,
            environ: dict[str, str] | None = None) -> KUBE_PING:
     spec = parse_stack_xml(f'<config><TCP bind_port="7800"/><org.jgroups.protocols.kubernetes.KUBE_PING {xml_attrs}/>'
                            "</config>", environ={})
-    layer = build_layers(spec, variables=variables, environ=environ or {})[1]
+    layer = build_layers(spec, BUILTIN_PROTOCOLS, variables=variables, environ=environ or {})[1]
     assert isinstance(layer, KUBE_PING)
     return layer
 
