@@ -186,12 +186,13 @@ class _ChannelTop(Layer):
         self.channel = channel
 
     def up(self, evt: Event) -> None:
-        if isinstance(evt, JoinFailed):  # JoinRsp.fail_reason: Java's connect() throws SecurityException
-            self.channel._join_failed(evt.reason)
-        elif isinstance(evt, LeaveComplete):
-            self.channel._leave_complete()
-        else:
-            self.up_layer.up(evt)
+        match evt:
+            case JoinFailed(reason=reason):  # JoinRsp.fail_reason: Java's connect() throws SecurityException
+                self.channel._join_failed(reason)
+            case LeaveComplete():
+                self.channel._leave_complete()
+            case _:
+                self.up_layer.up(evt)
 
 
 class Channel:

@@ -59,8 +59,11 @@ class DISCARD(Layer):
     # --- down -----------------------------------------------------------------------------------------
 
     def down(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.members = list(evt.view.members)
+        match evt:
+            case ViewChange(view=view):
+                self.members = list(view.members)
+            case _:
+                pass
         self.down_layer.down(evt)
 
     def down_msg(self, msg: Message) -> None:

@@ -204,12 +204,13 @@ class Discovery(Layer):
                 self.down_layer.down(evt)
 
     def up(self, evt: Event) -> None:
-        if isinstance(evt, FindMembersAsync):
-            # TP lacks physical addresses (Java: FIND_MBRS up); responses only fill the caches
-            self.start_discovery(evt.members, initial=False, request_id=None,
-                                 timeout_ms=self.discovery_rsp_expiry_time, is_async=True)
-            return
-        self.up_layer.up(evt)
+        match evt:
+            case FindMembersAsync(members=members):
+                # TP lacks physical addresses (Java: FIND_MBRS up); responses only fill the caches
+                self.start_discovery(members, initial=False, request_id=None,
+                                     timeout_ms=self.discovery_rsp_expiry_time, is_async=True)
+            case _:
+                self.up_layer.up(evt)
 
     def up_msg(self, msg: Message) -> None:
         hdr = msg.get_header(self.protocol_id)

@@ -37,8 +37,11 @@ class FakeTransport(TransportLayer):
         self.physical_addrs: dict[Address, IpAddress] = {}
 
     def down(self, evt: Event) -> None:
-        if isinstance(evt, AddPhysicalAddress):
-            self.physical_addrs[evt.addr] = evt.physical
+        match evt:
+            case AddPhysicalAddress(addr=addr, physical=physical):
+                self.physical_addrs[addr] = physical
+            case _:
+                pass
         self.down_events.append(evt)
 
     def down_msg(self, msg: Message) -> None:

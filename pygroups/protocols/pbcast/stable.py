@@ -106,11 +106,12 @@ class STABLE(Layer):
         self.down_layer.down(evt)
 
     def up(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.up_layer.up(evt)
-            self._handle_view_change(evt.view)
-            return
         self.up_layer.up(evt)
+        match evt:
+            case ViewChange(view=view):
+                self._handle_view_change(view)
+            case _:
+                pass
 
     def _handle_view_change(self, v: View) -> None:
         self.view = v

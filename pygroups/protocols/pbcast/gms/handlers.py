@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 T = GmsHeader.Type
 
 
-def on_join_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_join_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     if hdr.mbr is None:
         gms.counters["malformed: JOIN_REQ without member"] += 1
         return
@@ -38,7 +38,7 @@ def on_join_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.view_handler.add(Request(kind, hdr.mbr))
 
 
-def on_join_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_join_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     data = _array(gms, msg, "JOIN_RSP")
     if data is None:
         return
@@ -51,16 +51,16 @@ def on_join_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
         gms.role.handle_join_rsp(rsp)
 
 
-def on_leave_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_leave_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     if hdr.mbr is not None:
         gms.view_handler.add(Request(ReqType.LEAVE, hdr.mbr))
 
 
-def on_leave_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_leave_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.role.handle_leave_rsp(msg.src)
 
 
-def on_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     data = _array(gms, msg, "VIEW")
     if data is None:
         return
@@ -97,12 +97,12 @@ def on_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
             gms.send_view_ack(coord)
 
 
-def on_view_ack(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_view_ack(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.ack_collector.ack(msg.src)
     gms.check_acks()
 
 
-def on_get_current_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_get_current_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     their: ViewId | None = None
     if msg.type is MsgType.BYTES and msg.payload is not None:
         try:
@@ -119,7 +119,7 @@ def on_get_current_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.down_layer.down_msg(reply)
 
 
-def on_get_digest_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_get_digest_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     if msg.src is None or msg.src not in gms.members:
         return
     digest = gms.down_layer.query_down(GetDigest(gms.local_addr))
@@ -130,7 +130,7 @@ def on_get_digest_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
         gms.down_layer.down_msg(rsp)
 
 
-def on_install_digest(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_install_digest(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     data = _array(gms, msg, "INSTALL_DIGEST")
     if data is None:
         return
@@ -143,7 +143,7 @@ def on_install_digest(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
         gms.down_layer.down(MergeDigest(block.digest))
 
 
-def on_merge_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_merge_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     """Merging is not implemented: a server rejects, so the leader does not wait merge_timeout."""
     if msg.src is None or isinstance(gms.role, ClientRole):
         return
@@ -153,26 +153,26 @@ def on_merge_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.down_layer.down_msg(rsp)
 
 
-def on_merge_other(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+def handle_merge_other(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     gms.counters["merge messages ignored"] += 1
 
 
 DISPATCH: dict[int, Callable[[GMS, GmsHeader, Message], None]] = {
-    T.JOIN_REQ: on_join_req,
-    T.JOIN_REQ_WITH_STATE_TRANSFER: on_join_req,
-    T.JOIN_RSP: on_join_rsp,
-    T.LEAVE_REQ: on_leave_req,
-    T.LEAVE_RSP: on_leave_rsp,
-    T.VIEW: on_view,
-    T.VIEW_ACK: on_view_ack,
-    T.GET_CURRENT_VIEW: on_get_current_view,
-    T.GET_DIGEST_REQ: on_get_digest_req,
-    T.INSTALL_DIGEST: on_install_digest,
-    T.MERGE_REQ: on_merge_req,
-    T.MERGE_RSP: on_merge_other,
-    T.INSTALL_MERGE_VIEW: on_merge_other,
-    T.CANCEL_MERGE: on_merge_other,
-    T.GET_DIGEST_RSP: on_merge_other,
+    T.JOIN_REQ: handle_join_req,
+    T.JOIN_REQ_WITH_STATE_TRANSFER: handle_join_req,
+    T.JOIN_RSP: handle_join_rsp,
+    T.LEAVE_REQ: handle_leave_req,
+    T.LEAVE_RSP: handle_leave_rsp,
+    T.VIEW: handle_view,
+    T.VIEW_ACK: handle_view_ack,
+    T.GET_CURRENT_VIEW: handle_get_current_view,
+    T.GET_DIGEST_REQ: handle_get_digest_req,
+    T.INSTALL_DIGEST: handle_install_digest,
+    T.MERGE_REQ: handle_merge_req,
+    T.MERGE_RSP: handle_merge_other,
+    T.INSTALL_MERGE_VIEW: handle_merge_other,
+    T.CANCEL_MERGE: handle_merge_other,
+    T.GET_DIGEST_RSP: handle_merge_other,
 }
 
 
