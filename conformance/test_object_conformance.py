@@ -12,11 +12,12 @@ from construct import Construct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.framing import PreambleFormat
 from pygroups.wire.headers.gms import JoinRspBodyFormat, ViewDigestFormat
 from pygroups.wire.headers.ping import PingDataFormat, PingDataListFormat
 from pygroups.wire.message import SeqnoListFormat
-from pygroups.wire.primitives import AddressFormat, DigestFormat, MergeViewFormat, ViewFormat, ViewIdFormat
+from pygroups.wire.views import DigestFormat, MergeViewFormat, ViewFormat, ViewIdFormat
 from tests.strategies.core import addresses, ip_addresses, seqno_lists
 from tests.strategies.headers import digests, join_rsps, merge_views, ping_datas, view_digests, view_ids, views
 

@@ -23,8 +23,8 @@ from pygroups.message import Message, MsgType
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag
 from pygroups.view import Digest
 from pygroups.wire import codec
-from pygroups.wire.headers import EXTERNAL_PROTOCOL_IDS
 from pygroups.wire.jsonform import frame_json, message_json
+from pygroups.wire.protocol_ids import EXTERNAL_PROTOCOL_IDS
 from tests.java_json import first_difference, java_view
 from tests.strategies.frames import frames
 

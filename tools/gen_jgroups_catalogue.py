@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate pygroups/stack/jgroups_catalogue.json from JGroups' Java sources.
+"""Regenerate pygroups/stack/jgroups_catalogue.json and pygroups/wire/protocol_ids.json from JGroups' Java sources.
 
 Reads the ``@Property``/``@Component`` annotations of an unpacked JGroups sources jar (no Java
 code is copied: only names, literal defaults, types and descriptions end up in the JSON), the
@@ -7,7 +7,12 @@ protocol ids of ``jg-protocol-ids.xml`` and, optionally, ``javap -v`` of the jgr
 jar (KUBE_PING is not part of JGroups itself).
 
     python tools/gen_jgroups_catalogue.py /tmp/jgsrc \\
-        --kube-jar ~/.m2/.../jgroups-kubernetes-3.0.0.Final.jar -o pygroups/stack/jgroups_catalogue.json
+        --kube-jar ~/.m2/.../jgroups-kubernetes-3.0.0.Final.jar -o pygroups/stack/jgroups_catalogue.json \\
+        --ids-output pygroups/wire/protocol_ids.json
+
+The protocol ids go to their own file in the wire package, the one place pygroups keeps them: the wire
+floor prints headers by protocol name and may not import the stack, and the catalogue looks each
+protocol's id up there by Java class.
 
 The rules mirror JGroups 5.5.6's Configurator/PropertyHelper: a field is accepted under its
 ``@Property(name=...)`` and under its Java name; a *public* one-argument method is accepted under
@@ -29,6 +34,7 @@ from typing import Any
 
 PROTOCOL_BASE = "org.jgroups.stack.Protocol"
 PROTOCOLS_PKG = "org.jgroups.protocols."
+DEFAULT_IDS_OUTPUT = Path(__file__).resolve().parents[1] / "pygroups" / "wire" / "protocol_ids.json"
 JAVA_CONSTANTS = {
     "Integer.MAX_VALUE": 2**31 - 1, "Integer.MIN_VALUE": -(2**31), "Long.MAX_VALUE": 2**63 - 1,
     "Long.MIN_VALUE": -(2**63), "Short.MAX_VALUE": 2**15 - 1, "Byte.MAX_VALUE": 127,
@@ -599,10 +605,42 @@ def class_attributes(src: Sources, t: JType) -> dict[str, dict[str, Any]]:
     return out
 
 
-def build(root: Path, kube_jar: Path | None) -> dict[str, Any]:
+def protocol_id_table(ids_xml: str, kube: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """jg-protocol-ids.xml as a list sorted by id, plus KUBE_PING's id (its jar registers it itself)."""
+    table: list[dict[str, Any]] = []
+    for m in re.finditer(r'<class\s+id="(\d+)"\s+name="([\w.]+)"\s*(external="true")?', ids_xml):
+        entry: dict[str, Any] = {"id": int(m.group(1)), "class": m.group(2)}
+        if m.group(3):
+            entry["external"] = True
+        table.append(entry)
+    if kube is not None and kube["id"] is not None:
+        table.append({"id": kube["id"], "class": kube["class"], "registered_by": "jgroups-kubernetes"})
+    return sorted(table, key=lambda e: e["id"])
+
+
+def layout(version: str, extras: dict[str, str], protocols: dict[str, dict[str, Any]],
+           classes: dict[str, dict[str, Any]], id_table: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two JSON documents: the catalogue (no ids) and the protocol id table."""
+    catalogue = {
+        "format": 2,
+        "generated_by": "tools/gen_jgroups_catalogue.py",
+        "jgroups_version": version,
+        "extras": extras,
+        "protocols": dict(sorted(protocols.items())),
+        "classes": dict(sorted(classes.items())),
+    }
+    ids = {
+        "format": 1,
+        "generated_by": "tools/gen_jgroups_catalogue.py",
+        "jgroups_version": version,
+        "extras": extras,
+        "protocol_ids": id_table,
+    }
+    return catalogue, ids
+
+
+def build(root: Path, kube_jar: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     src = Sources(root)
-    ids = {m.group(2): int(m.group(1)) for m in re.finditer(
-        r'<class\s+id="(\d+)"\s+name="([\w.]+)"', (root / "jg-protocol-ids.xml").read_text())}
     version = "unknown"
     pom = root / "META-INF" / "maven" / "org.jgroups" / "jgroups" / "pom.properties"
     if pom.exists():
@@ -660,23 +698,16 @@ def build(root: Path, kube_jar: Path | None) -> dict[str, Any]:
         if not src.is_subtype(t, PROTOCOL_BASE):
             continue
         add_class(t)
-        protocols[t.fqcn[len(PROTOCOLS_PKG):]] = {"class": t.fqcn, "id": ids.get(t.fqcn)}
+        protocols[t.fqcn[len(PROTOCOLS_PKG):]] = {"class": t.fqcn}
     extras: dict[str, str] = {}
+    kube: dict[str, Any] | None = None
     if kube_jar is not None:
         kube = javap_protocol(kube_jar, "org.jgroups.protocols.kubernetes.KUBE_PING")
         classes[kube["class"]] = kube["entry"]
-        protocols["kubernetes.KUBE_PING"] = {"class": kube["class"], "id": kube["id"]}
+        protocols["kubernetes.KUBE_PING"] = {"class": kube["class"]}
         extras["jgroups-kubernetes"] = kube_jar.name.removeprefix("jgroups-kubernetes-").removesuffix(".jar")
-    unknown_ids = {fq: i for fq, i in ids.items() if fq not in {p["class"] for p in protocols.values()}}
-    return {
-        "format": 1,
-        "generated_by": "tools/gen_jgroups_catalogue.py",
-        "jgroups_version": version,
-        "extras": extras,
-        "protocols": dict(sorted(protocols.items())),
-        "other_protocol_ids": dict(sorted(unknown_ids.items())),
-        "classes": dict(sorted(classes.items())),
-    }
+    id_table = protocol_id_table((root / "jg-protocol-ids.xml").read_text(), kube)
+    return layout(version, extras, protocols, classes, id_table)
 
 
 def javap_protocol(jar: Path, cls: str) -> dict[str, Any]:
@@ -745,12 +776,20 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sources", type=Path, help="unpacked jgroups-<version>-sources.jar")
     ap.add_argument("--kube-jar", type=Path, help="jgroups-kubernetes jar (read with javap)")
-    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("-o", "--output", type=Path, required=True, help="the catalogue (jgroups_catalogue.json)")
+    ap.add_argument("--ids-output", type=Path, default=DEFAULT_IDS_OUTPUT,
+                    help=f"the protocol id table (default: {DEFAULT_IDS_OUTPUT})")
     ns = ap.parse_args(argv)
-    data = build(ns.sources, ns.kube_jar)
-    ns.output.write_text(json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
+    data, ids = build(ns.sources, ns.kube_jar)
+    ns.output.write_text(dump(data), encoding="utf-8")
+    ns.ids_output.write_text(dump(ids), encoding="utf-8")
     print(f"{len(data['protocols'])} protocols, {len(data['classes'])} classes -> {ns.output}", file=sys.stderr)
+    print(f"{len(ids['protocol_ids'])} protocol ids -> {ns.ids_output}", file=sys.stderr)
     return 0
+
+
+def dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 from pygroups.message import Message
 from pygroups.wire.framing import MAX_FRAME_SIZE
-from pygroups.wire.headers import protocol_name
+from pygroups.wire.protocol_ids import protocol_name
 
 #: How far into a stream that began before the capture (or after a gap) to look for a frame start.
 RESYNC_WINDOW = 256 * 1024

@@ -16,11 +16,11 @@ from pygroups.errors import MalformedMessage
 from pygroups.message import Message, flag_names
 from pygroups.view import DeltaView, Digest, View, ViewId
 from pygroups.wire.codec import payload_length
-from pygroups.wire.headers import protocol_name
 from pygroups.wire.headers.gms import GmsHeader, decode_join_rsp, decode_view_digest
 from pygroups.wire.headers.merge3 import MergeHeader, decode_view_rsp
 from pygroups.wire.headers.ping import PingData, PingHeader, decode_ping_data_list
 from pygroups.wire.headers.tp import TpHeader
+from pygroups.wire.protocol_ids import protocol_name
 
 _VIEW_DIGEST_TYPES = (GmsHeader.Type.VIEW, GmsHeader.Type.INSTALL_MERGE_VIEW)
 

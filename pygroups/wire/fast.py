@@ -18,6 +18,7 @@ from typing import Any
 
 from pygroups.address import UUID, Address, java_equals
 from pygroups.message import Header, Message, MsgType
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import HEADER_FORMATS
 from pygroups.wire.headers.nakack import NakAckHeader2
 from pygroups.wire.headers.rpc import RequestCorrelatorHeader
@@ -32,7 +33,6 @@ from pygroups.wire.message import (
     message_to_raw,
     raw_to_message,
 )
-from pygroups.wire.primitives import AddressFormat
 
 _h = struct.Struct(">h")
 _hBH = struct.Struct(">hBH")

@@ -15,7 +15,7 @@ from construct import Const, Int16sb, Int16ub, Rebuild, Struct
 
 from pygroups.address import IpAddress
 from pygroups.errors import MalformedFrame
-from pygroups.wire.primitives import IpAddressFormat
+from pygroups.wire.addresses import IpAddressFormat
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
 
 COOKIE = b"bela"

@@ -14,9 +14,9 @@ from pygroups.objects import JavaPrimitive, JavaSerializable, OpaqueObject, Prim
 from pygroups.view import Digest, MutableDigest
 from pygroups.wire import codec
 from pygroups.wire.codec import payload_length as payload_length  # re-exported: it used to live here
-from pygroups.wire.headers import protocol_name
 from pygroups.wire.headers.jsonform import address_json, digest_json
 from pygroups.wire.message import MAGIC_DIGEST, MAGIC_MUTABLE_DIGEST
+from pygroups.wire.protocol_ids import protocol_name
 
 
 def header_json(protocol_id: int, hdr: Header) -> dict[str, Any]:

@@ -41,17 +41,10 @@ from pygroups.address import Address, java_equals
 from pygroups.message import BatchPayload, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, OpaqueObject, PrimitiveTag, SeqnoList
 from pygroups.view import Digest, MutableDigest
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import HEADER_FORMATS
-from pygroups.wire.primitives import (
-    AddressFormat,
-    AsciiString,
-    DigestFormat,
-    Fail,
-    JavaBool,
-    JavaString,
-    JavaUTF,
-    VLong,
-)
+from pygroups.wire.javatypes import AsciiString, Fail, JavaBool, JavaString, JavaUTF, VLong
+from pygroups.wire.views import DigestFormat
 
 DEST_SET, SRC_SET = 0x01, 0x02  # BaseMessage leading byte
 TP_LIST, TP_MULTICAST = 0x01, 0x02  # TP flags byte

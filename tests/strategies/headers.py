@@ -89,7 +89,7 @@ def merge_views(draw: st.DrawFn) -> MergeView:
     def as_read(a: Address | None) -> Address | None:
         # MergeView writes a subgroup address as the index of the first member it Java-equals (all
         # null-site SiteMasters are equal), so that member is what any reader gets back; generate
-        # that form so round trips are exact (the index rule has its own test in test_primitives)
+        # that form so round trips are exact (the index rule has its own test in tests/unit/wire/test_views.py)
         return next((m for m in members if java_equals(a, m)), a)
 
     subgroups = [View(ViewId(as_read(v.view_id.creator), v.view_id.id), tuple(map(as_read, v.members)))

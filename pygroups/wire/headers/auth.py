@@ -16,7 +16,7 @@ from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
 from pygroups.wire.headers.encrypt import ByteBufferFormat
 from pygroups.wire.headers.jsonform import dataclass_json
-from pygroups.wire.primitives import BitsString, Fail, JavaUTF
+from pygroups.wire.javatypes import BitsString, Fail, JavaUTF
 
 
 @dataclass(frozen=True, slots=True)

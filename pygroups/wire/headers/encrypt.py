@@ -9,9 +9,10 @@ from typing import Any
 from construct import Adapter, Bytes, If, Int8sb, Int32sb, Rebuild, Struct, len_, this
 
 from pygroups.address import Address
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AddressFormat, JavaBool
+from pygroups.wire.javatypes import JavaBool
 
 
 class _ByteBuffer(Adapter):  # type: ignore[misc]

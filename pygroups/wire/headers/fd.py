@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 from construct import Adapter, Array, If, Int8sb, Int16sb, Int32sb, Rebuild, Struct, len_, this
 
 from pygroups.address import Address
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AddressFormat, BitsString
+from pygroups.wire.javatypes import BitsString
 
 # FailureDetection.HeartbeatHeader.writeTo writes nothing (FD_ALL, FD_ALL2, FD_ALL3).
 HeartbeatHeaderFormat = Struct()

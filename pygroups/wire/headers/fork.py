@@ -8,7 +8,7 @@ from construct import Struct
 
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import BitsString
+from pygroups.wire.javatypes import BitsString
 
 # FORK.ForkHeader.writeTo: Bits.writeString fork_stack_id, Bits.writeString fork_channel_id.
 ForkHeaderFormat = Struct("fork_stack_id" / BitsString, "fork_channel_id" / BitsString)

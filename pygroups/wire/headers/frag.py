@@ -12,7 +12,7 @@ from construct import Int16sb, Struct
 
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import JavaBool, VInt, VLong
+from pygroups.wire.javatypes import JavaBool, VInt, VLong
 
 # FragHeader.writeTo: long-compressed id, int-compressed frag_id and num_frags,
 # boolean needs_deserialization, short original_type (a Message type id).

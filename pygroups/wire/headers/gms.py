@@ -33,20 +33,11 @@ from construct import (
 from pygroups.address import Address
 from pygroups.errors import LocalProtocolError
 from pygroups.view import DeltaView, Digest, MergeView, View, ViewId
+from pygroups.wire.addresses import AddressesFormat, AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader, decode_exact, encode
-from pygroups.wire.primitives import (
-    AddressesFormat,
-    AddressFormat,
-    DigestFormat,
-    JavaUTF,
-    MergeViewFormat,
-    OptViewIdFormat,
-    SeqPair,
-    ViewFormat,
-    ViewIdFormat,
-    optional,
-)
+from pygroups.wire.javatypes import JavaUTF, SeqPair, optional
+from pygroups.wire.views import DigestFormat, MergeViewFormat, OptViewIdFormat, ViewFormat, ViewIdFormat
 
 # ---------------------------------------------------------------- GmsHeader
 

@@ -9,10 +9,11 @@ from typing import ClassVar
 from construct import Int8sb, Int16sb, Struct
 
 from pygroups.address import Address, IpAddress
+from pygroups.wire.addresses import AddressFormat, IpAddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
 from pygroups.wire.headers.fd import IntCountAddressesFormat
-from pygroups.wire.primitives import AddressFormat, IpAddressFormat, optional
+from pygroups.wire.javatypes import optional
 
 # FD_SOCK.FdHeader.writeTo: byte type, Address mbr, Util.writeStreamable(IpAddress sock_addr),
 # int size + size addresses (read only if size > 0, into a HashSet).

@@ -13,7 +13,8 @@ from pygroups.view import MergeView, View, ViewId
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader, decode_exact, encode
 from pygroups.wire.headers.ping import PhysicalAddressFormat
-from pygroups.wire.primitives import BitsString, MergeViewFormat, OptViewIdFormat, ViewFormat, optional
+from pygroups.wire.javatypes import BitsString, optional
+from pygroups.wire.views import MergeViewFormat, OptViewIdFormat, ViewFormat
 
 # MergeHeader.writeTo: byte type ordinal, Util.writeViewId view_id, Bits.writeString logical_name,
 # Address physical_addr. readFrom indexes Type.values(), so an unknown type fails.

@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 from construct import Adapter, Array, Construct, If, Int8sb, Int32sb, Int64sb, Rebuild, Struct, len_, this
 
 from pygroups.address import Address
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AddressFormat, BitsString, JavaBool, JavaUTF
+from pygroups.wire.javatypes import BitsString, JavaBool, JavaUTF
 
 # COMPRESS.CompressHeader.writeTo: int original_size, boolean needs_deserialization.
 CompressHeaderFormat = Struct("original_size" / Int32sb, "needs_deserialization" / JavaBool)

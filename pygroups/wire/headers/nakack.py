@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from construct import Int8sb, Pass, Struct, Switch, this
 
 from pygroups.address import Address
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AddressFormat, VLong
+from pygroups.wire.javatypes import VLong
 
 MSG, XMIT_REQ, XMIT_RSP, HIGHEST_SEQNO, ACK = 1, 2, 3, 4, 5
 

@@ -13,9 +13,10 @@ from construct import Adapter, Array, Check, ExplicitError, Int8sb, Int32sb, Reb
 
 from pygroups.address import IpAddress
 from pygroups.ping_data import PingData as PingData
+from pygroups.wire.addresses import AddressesFormat, AddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader, decode_exact, encode
-from pygroups.wire.primitives import AddressesFormat, AddressFormat, BitsString, JavaBool
+from pygroups.wire.javatypes import BitsString, JavaBool
 
 # PingHeader.writeTo: byte type, Bits.writeString cluster_name, boolean initial_discovery.
 PingHeaderFormat = Struct(

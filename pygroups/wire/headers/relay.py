@@ -30,10 +30,11 @@ from construct.core import stream_read, stream_write
 
 from pygroups.address import Address
 from pygroups.message import Header
+from pygroups.wire.addresses import AddressFormat
 from pygroups.wire.headers.base import HEADERS_BY_MAGIC, header
 from pygroups.wire.headers.common import JGroupsHeader
 from pygroups.wire.headers.jsonform import header_json
-from pygroups.wire.primitives import AddressFormat, BitsString, JavaBool
+from pygroups.wire.javatypes import BitsString, JavaBool
 
 MAX_NESTING = 8
 _DEPTH_KEY = "_header_nesting"

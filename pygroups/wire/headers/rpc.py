@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from construct import Int8sb, Int16sb, Struct
 
 from pygroups.address import Address
+from pygroups.wire.addresses import AddressesFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AddressesFormat, VLong
+from pygroups.wire.javatypes import VLong
 
 
 class RpcType(enum.IntEnum):

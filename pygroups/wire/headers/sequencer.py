@@ -9,7 +9,7 @@ from construct import Int8sb, Int16ub, Struct
 
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import JavaBool, VLong
+from pygroups.wire.javatypes import JavaBool, VLong
 
 # SEQUENCER.SequencerHeader.writeTo: byte type, long-compressed seqno, boolean flush_ack.
 SequencerHeaderFormat = Struct("type" / Int8sb, "seqno" / VLong, "flush_ack" / JavaBool)

@@ -10,7 +10,7 @@ from construct import Int8sb, Struct
 from pygroups.view import ViewId
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import OptViewIdFormat
+from pygroups.wire.views import OptViewIdFormat
 
 # StableHeader.writeTo: byte type, Util.writeViewId view_id (bool presence + ViewId).
 StableHeaderFormat = Struct("type" / Int8sb, "view_id" / OptViewIdFormat)

@@ -12,9 +12,11 @@ from construct import Int8sb, Struct
 
 from pygroups.address import IpAddress
 from pygroups.view import Digest
+from pygroups.wire.addresses import IpAddressFormat
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import DigestFormat, IpAddressFormat, optional
+from pygroups.wire.javatypes import optional
+from pygroups.wire.views import DigestFormat
 
 # STATE_TRANSFER.StateHeader.writeTo: byte type, Util.writeStreamable(Digest) (presence + members + seqnos).
 StateHeaderFormat = Struct("type" / Int8sb, "digest" / optional(DigestFormat))

@@ -8,7 +8,7 @@ from construct import If, Int8sb, Int32sb, Struct, this
 
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import AsciiString
+from pygroups.wire.javatypes import AsciiString
 
 # TpHeader.writeTo: AsciiString cluster, i8 rtt flag (5.3.8+), i32 index only if the flag is > 0.
 TpHeaderFormat = Struct(

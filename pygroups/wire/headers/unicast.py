@@ -13,7 +13,7 @@ from construct import Int8sb, Int16sb, Pass, Struct, Switch, this
 
 from pygroups.wire.headers.base import header
 from pygroups.wire.headers.common import JGroupsHeader
-from pygroups.wire.primitives import JavaBool, VInt, VLong
+from pygroups.wire.javatypes import JavaBool, VInt, VLong
 
 DATA, ACK, SEND_FIRST_SEQNO, XMIT_REQ, CLOSE = 0, 1, 2, 3, 4
 

@@ -12,23 +12,15 @@ from typing import Any
 import pytest
 
 from pygroups.wire import codec
+from pygroups.wire.addresses import AddressFormat, IpAddressFormat
 from pygroups.wire.framing import PreambleFormat
 from pygroups.wire.headers.gms import JoinRspBodyFormat, ViewDigestFormat
 from pygroups.wire.headers.jsonform import address_json, digest_json
 from pygroups.wire.headers.ping import PingDataFormat, PingDataListFormat
+from pygroups.wire.javatypes import SeqPair, VInt, VLong
 from pygroups.wire.jsonform import frame_json, message_json
 from pygroups.wire.message import SeqnoListFormat
-from pygroups.wire.primitives import (
-    AddressFormat,
-    DigestFormat,
-    IpAddressFormat,
-    MergeViewFormat,
-    SeqPair,
-    ViewFormat,
-    ViewIdFormat,
-    VInt,
-    VLong,
-)
+from pygroups.wire.views import DigestFormat, MergeViewFormat, ViewFormat, ViewIdFormat
 from tests.java_json import java_view
 
 CATALOGUE = Path(__file__).parents[2] / "data" / "java" / "5.5.6" / "catalogue.jsonl"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pygroups.message import Header
-from pygroups.wire.headers import HEADERS_BY_MAGIC, PROTOCOL_NAMES, protocol_name
+from pygroups.wire.headers import HEADERS_BY_MAGIC
 from tests.strategies.headers import HEADER_STRATEGIES
 
 # The <class> ids 51..101 of jg-magic-map.xml (5.5.6): every header class JGroups ships.
@@ -37,18 +37,6 @@ def test_java_class_is_the_simple_name() -> None:
     assert HEADERS_BY_MAGIC[55].JAVA_CLASS == "GmsHeader"
     assert HEADERS_BY_MAGIC[67].JAVA_CLASS == "Header"  # RequestCorrelator$Header
     assert all("$" not in c.JAVA_CLASS and "." not in c.JAVA_CLASS for c in CLASSES)
-
-
-def test_protocol_names() -> None:
-    assert PROTOCOL_NAMES[57] == "TP"
-    assert PROTOCOL_NAMES[12] == "GMS"
-    assert PROTOCOL_NAMES[41] == "NAKACK2"
-    assert PROTOCOL_NAMES[2017] == "KUBE_PING"
-    assert protocol_name(200) == "RequestCorrelator"
-    assert protocol_name(203) == "FORK"
-    assert protocol_name(9) == "TCPPING"
-    assert protocol_name(1234) == "1234"
-    assert protocol_name(-3) == "-3"
 
 
 @pytest.mark.parametrize("cls", OURS, ids=lambda c: f"{c.MAGIC}-{c.__name__}")
