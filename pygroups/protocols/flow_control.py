@@ -18,9 +18,9 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pygroups.events import Event, ViewChange
+from pygroups.clock import MS
 from pygroups.message import Flag, Message, MsgType, TransientFlag
-from pygroups.stack.layer import Layer
+from pygroups.stack.layer import Layer, MembershipChange
 from pygroups.stack.properties import Duration, Float, Size, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.codec import payload_length
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 REPLENISH = FcHeader(FcHeader.Type.REPLENISH)
 CREDIT_REQUEST = FcHeader(FcHeader.Type.CREDIT_REQUEST)
 _CREDIT_FLAGS = Flag.OOB | Flag.DONT_BUNDLE
-_MS = 1_000_000
 
 
 def message_length(msg: Message) -> int:
@@ -94,22 +93,11 @@ class FlowControl(Layer):
 
     # --- events ---------------------------------------------------------------------------------------
 
-    def down(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.down_layer.down(evt)
-
-    def up(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.up_layer.up(evt)
-
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        for mbr in members:
+    def members_changed(self, change: MembershipChange) -> None:
+        """Receiver credits for new members; non-members are forgotten (going down or up)."""
+        for mbr in change.members:
             self.received.setdefault(mbr, self.max_credits)
-        keep = set(members)
-        for mbr in [m for m in self.received if m not in keep]:
-            del self.received[mbr]
+        change.retain(self.received)
 
     # --- down -----------------------------------------------------------------------------------------
 
@@ -237,7 +225,7 @@ class FlowControl(Layer):
         self.counters["num_credit_requests_sent"] += 1
 
     def _need_to_send_credit_request(self, last_ns: int | None) -> bool:
-        return last_ns is None or self.now_ns() - last_ns >= self.max_block_time * _MS
+        return last_ns is None or self.now_ns() - last_ns >= self.max_block_time * MS
 
 
 class _SenderCredit:
@@ -298,7 +286,7 @@ class UFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if cred.timer is None:
-            cred.timer = self.timers.call_later(self.max_block_time * _MS, self._block_timeout, dest)
+            cred.timer = self.timers.call_later(self.max_block_time * MS, self._block_timeout, dest)
 
     def _block_timeout(self, dest: Address) -> None:
         cred = self.sent.get(dest)
@@ -345,13 +333,12 @@ class UFC(FlowControl):
                     cred.timer = None
                 self._blocked(sender, cred)
 
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        super().handle_view_change(members)
-        for mbr in members:
+    def members_changed(self, change: MembershipChange) -> None:
+        super().members_changed(change)
+        for mbr in change.members:
             if mbr not in self.sent:
                 self.sent[mbr] = _SenderCredit(self.max_credits)
-        keep = set(members)
-        for mbr in [m for m in self.sent if m not in keep]:
+        for mbr in change.non_members(self.sent):
             self._release(self.sent.pop(mbr))
 
 
@@ -488,7 +475,7 @@ class MFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if self._timer is None:
-            self._timer = self.timers.call_later(self.max_block_time * _MS, self._block_timeout)
+            self._timer = self.timers.call_later(self.max_block_time * MS, self._block_timeout)
 
     def _block_timeout(self) -> None:
         self._timer = None
@@ -532,13 +519,12 @@ class MFC(FlowControl):
         self.credits.replenish_all()
         self._wake(old_min - 1)
 
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        super().handle_view_change(members)
+    def members_changed(self, change: MembershipChange) -> None:
+        super().members_changed(change)
         old_min = self.credits.min_credits
-        keep = set(members)
-        for key in [k for k in self.credits.credits if k not in keep]:
+        for key in change.non_members(self.credits.credits):
             self.credits.remove(key)
-        for mbr in members:
+        for mbr in change.members:
             self.credits.put_if_absent(mbr)
         self._wake(old_min)
 

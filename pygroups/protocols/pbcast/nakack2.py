@@ -69,7 +69,7 @@ from pygroups.objects import SeqnoList
 from pygroups.stack.layer import Layer, answers
 from pygroups.stack.properties import Bool, Duration, Float, Int, prop
 from pygroups.stack.registry import protocol
-from pygroups.util.table import Table, seqno_list, seqnos_of
+from pygroups.protocols.reliable.table import Table, seqno_list, seqnos_of
 from pygroups.view import Digest, View
 from pygroups.wire.headers.nakack import HIGHEST_SEQNO, MSG, XMIT_REQ, XMIT_RSP, NakAckHeader2
 
