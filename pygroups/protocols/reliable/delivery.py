@@ -12,7 +12,7 @@ no_dont_loopback_msgs, Table.adders.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, TypeGuard, TypeVar
 
 from pygroups.address import Address
 from pygroups.message import Flag, Message, MsgType, TransientFlag
@@ -30,7 +30,7 @@ _DONT_LOOPBACK = int(TransientFlag.DONT_LOOPBACK)
 _OOB_DELIVERED = int(TransientFlag.OOB_DELIVERED)
 
 
-def is_message(item: Message | None) -> bool:
+def is_message(item: Message | None) -> TypeGuard[Message]:
     """A real message: neither a missing slot nor the OOB placeholder."""
     return item is not None and item is not DUMMY_OOB
 
