@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from pygroups.address import Address
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.errors import ConfigError
 from pygroups.events import (
     Connect,
@@ -71,7 +71,6 @@ from .participant import ParticipantRole
 from .role import GmsRole
 from .view_handler import ReqType, Request, ViewHandler
 
-MS = 1_000_000
 T = GmsHeader.Type
 banner_log = logging.getLogger("pygroups.gms.banner")
 _DEFAULT_POLICIES = ("", "org.jgroups.protocols.pbcast.GMS$DefaultMembershipPolicy",
