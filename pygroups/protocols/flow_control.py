@@ -130,7 +130,7 @@ class FlowControl(Layer):
     def handle_down_message(self, msg: Message, length: int) -> None:
         raise NotImplementedError
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         raise NotImplementedError
 
     # --- up -------------------------------------------------------------------------------------------
@@ -184,16 +184,17 @@ class FlowControl(Layer):
             self.counters["malformed_credit_messages"] += 1
             self.log.warning("dropped malformed flow control message %r", msg)
             return
-        if hdr.type == FcHeader.Type.REPLENISH:
-            self.counters["num_credit_responses_received"] += 1
-            self.handle_credit(msg.src, value)
-        elif hdr.type == FcHeader.Type.CREDIT_REQUEST:
-            self.counters["num_credit_requests_received"] += 1
-            if value > 0:
-                self.handle_credit_request(msg.src, value)
-        else:
-            self.counters["unknown_header_types"] += 1
-            self.log.error("flow control header type %d not known", hdr.type)
+        match hdr.type:
+            case FcHeader.Type.REPLENISH:
+                self.counters["num_credit_responses_received"] += 1
+                self.handle_replenish(msg.src, value)
+            case FcHeader.Type.CREDIT_REQUEST:
+                self.counters["num_credit_requests_received"] += 1
+                if value > 0:
+                    self.handle_credit_request(msg.src, value)
+            case _:
+                self.counters["unknown_header_types"] += 1
+                self.log.error("flow control header type %d not known", hdr.type)
 
     # --- receiver credits (Java's Credit.decrementAndGet / increment) -----------------------------------
 
@@ -286,9 +287,9 @@ class UFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if cred.timer is None:
-            cred.timer = self.timers.call_later(self.max_block_time * MS, self._block_timeout, dest)
+            cred.timer = self.timers.call_later(self.max_block_time * MS, self.on_block_timeout, dest)
 
-    def _block_timeout(self, dest: Address) -> None:
+    def on_block_timeout(self, dest: Address) -> None:
         cred = self.sent.get(dest)
         if cred is None:
             return
@@ -319,7 +320,7 @@ class UFC(FlowControl):
         while cred.held:
             self.down_layer.down_msg(cred.held.popleft()[0])
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         cred = self.sent.get(sender)
         if cred is None or increase <= 0:
             return
@@ -475,9 +476,9 @@ class MFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if self._timer is None:
-            self._timer = self.timers.call_later(self.max_block_time * MS, self._block_timeout)
+            self._timer = self.timers.call_later(self.max_block_time * MS, self.on_block_timeout)
 
-    def _block_timeout(self) -> None:
+    def on_block_timeout(self) -> None:
         self._timer = None
         if self.held:
             self._maybe_request()
@@ -508,7 +509,7 @@ class MFC(FlowControl):
                     self._timer = None
                 self._blocked()
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         old_min = self.credits.min_credits
         self.credits.replenish(sender, increase)
         self._wake(old_min)
