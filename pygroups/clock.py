@@ -17,6 +17,9 @@ from typing import Any, Protocol
 
 from pygroups.errors import LocalProtocolError
 
+#: Nanoseconds per millisecond: JGroups properties are in ms, this clock in ns.
+MS = 1_000_000
+
 
 class Clock(Protocol):
     """Anything that tells monotonic time in integer nanoseconds."""

@@ -18,9 +18,9 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pygroups.events import Event, ViewChange
+from pygroups.clock import MS
 from pygroups.message import Flag, Message, MsgType, TransientFlag
-from pygroups.stack.layer import Layer
+from pygroups.stack.layer import Layer, MembershipChange
 from pygroups.stack.properties import Duration, Float, Size, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.codec import payload_length
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 REPLENISH = FcHeader(FcHeader.Type.REPLENISH)
 CREDIT_REQUEST = FcHeader(FcHeader.Type.CREDIT_REQUEST)
 _CREDIT_FLAGS = Flag.OOB | Flag.DONT_BUNDLE
-_MS = 1_000_000
 
 
 def message_length(msg: Message) -> int:
@@ -94,22 +93,11 @@ class FlowControl(Layer):
 
     # --- events ---------------------------------------------------------------------------------------
 
-    def down(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.down_layer.down(evt)
-
-    def up(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.up_layer.up(evt)
-
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        for mbr in members:
+    def members_changed(self, change: MembershipChange) -> None:
+        """Receiver credits for new members; non-members are forgotten (going down or up)."""
+        for mbr in change.members:
             self.received.setdefault(mbr, self.max_credits)
-        keep = set(members)
-        for mbr in [m for m in self.received if m not in keep]:
-            del self.received[mbr]
+        change.retain(self.received)
 
     # --- down -----------------------------------------------------------------------------------------
 
@@ -142,7 +130,7 @@ class FlowControl(Layer):
     def handle_down_message(self, msg: Message, length: int) -> None:
         raise NotImplementedError
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         raise NotImplementedError
 
     # --- up -------------------------------------------------------------------------------------------
@@ -196,16 +184,17 @@ class FlowControl(Layer):
             self.counters["malformed_credit_messages"] += 1
             self.log.warning("dropped malformed flow control message %r", msg)
             return
-        if hdr.type == FcHeader.Type.REPLENISH:
-            self.counters["num_credit_responses_received"] += 1
-            self.handle_credit(msg.src, value)
-        elif hdr.type == FcHeader.Type.CREDIT_REQUEST:
-            self.counters["num_credit_requests_received"] += 1
-            if value > 0:
-                self.handle_credit_request(msg.src, value)
-        else:
-            self.counters["unknown_header_types"] += 1
-            self.log.error("flow control header type %d not known", hdr.type)
+        match hdr.type:
+            case FcHeader.Type.REPLENISH:
+                self.counters["num_credit_responses_received"] += 1
+                self.handle_replenish(msg.src, value)
+            case FcHeader.Type.CREDIT_REQUEST:
+                self.counters["num_credit_requests_received"] += 1
+                if value > 0:
+                    self.handle_credit_request(msg.src, value)
+            case _:
+                self.counters["unknown_header_types"] += 1
+                self.log.error("flow control header type %d not known", hdr.type)
 
     # --- receiver credits (Java's Credit.decrementAndGet / increment) -----------------------------------
 
@@ -237,7 +226,7 @@ class FlowControl(Layer):
         self.counters["num_credit_requests_sent"] += 1
 
     def _need_to_send_credit_request(self, last_ns: int | None) -> bool:
-        return last_ns is None or self.now_ns() - last_ns >= self.max_block_time * _MS
+        return last_ns is None or self.now_ns() - last_ns >= self.max_block_time * MS
 
 
 class _SenderCredit:
@@ -298,9 +287,9 @@ class UFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if cred.timer is None:
-            cred.timer = self.timers.call_later(self.max_block_time * _MS, self._block_timeout, dest)
+            cred.timer = self.timers.call_later(self.max_block_time * MS, self.on_block_timeout, dest)
 
-    def _block_timeout(self, dest: Address) -> None:
+    def on_block_timeout(self, dest: Address) -> None:
         cred = self.sent.get(dest)
         if cred is None:
             return
@@ -331,7 +320,7 @@ class UFC(FlowControl):
         while cred.held:
             self.down_layer.down_msg(cred.held.popleft()[0])
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         cred = self.sent.get(sender)
         if cred is None or increase <= 0:
             return
@@ -345,13 +334,12 @@ class UFC(FlowControl):
                     cred.timer = None
                 self._blocked(sender, cred)
 
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        super().handle_view_change(members)
-        for mbr in members:
+    def members_changed(self, change: MembershipChange) -> None:
+        super().members_changed(change)
+        for mbr in change.members:
             if mbr not in self.sent:
                 self.sent[mbr] = _SenderCredit(self.max_credits)
-        keep = set(members)
-        for mbr in [m for m in self.sent if m not in keep]:
+        for mbr in change.non_members(self.sent):
             self._release(self.sent.pop(mbr))
 
 
@@ -488,9 +476,9 @@ class MFC(FlowControl):
         if self.max_block_time <= 0:  # Java does not wait at all: it asks at once (and keeps asking)
             return
         if self._timer is None:
-            self._timer = self.timers.call_later(self.max_block_time * _MS, self._block_timeout)
+            self._timer = self.timers.call_later(self.max_block_time * MS, self.on_block_timeout)
 
-    def _block_timeout(self) -> None:
+    def on_block_timeout(self) -> None:
         self._timer = None
         if self.held:
             self._maybe_request()
@@ -521,7 +509,7 @@ class MFC(FlowControl):
                     self._timer = None
                 self._blocked()
 
-    def handle_credit(self, sender: Address, increase: int) -> None:
+    def handle_replenish(self, sender: Address, increase: int) -> None:
         old_min = self.credits.min_credits
         self.credits.replenish(sender, increase)
         self._wake(old_min)
@@ -532,13 +520,12 @@ class MFC(FlowControl):
         self.credits.replenish_all()
         self._wake(old_min - 1)
 
-    def handle_view_change(self, members: Sequence[Address]) -> None:
-        super().handle_view_change(members)
+    def members_changed(self, change: MembershipChange) -> None:
+        super().members_changed(change)
         old_min = self.credits.min_credits
-        keep = set(members)
-        for key in [k for k in self.credits.credits if k not in keep]:
+        for key in change.non_members(self.credits.credits):
             self.credits.remove(key)
-        for mbr in members:
+        for mbr in change.members:
             self.credits.put_if_absent(mbr)
         self._wake(old_min)
 

@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pygroups.errors import ConfigError, PyGroupsError
-from pygroups.events import Event, ViewChange
 from pygroups.message import Message, MsgType, NioPayload
-from pygroups.stack.layer import Layer
+from pygroups.stack.layer import Layer, MembershipChange
 from pygroups.stack.properties import Size, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.codec import decode_message, encode_message, payload_length
@@ -99,7 +98,6 @@ class FRAG2(Layer):
         super().__init__()
         self.fragment_list: dict[Address | None, dict[int, _FragEntry]] = {}
         self.curr_id = 1
-        self.members: list[Address] = []
 
     def validate(self) -> None:
         if self.frag_size <= 0:
@@ -116,21 +114,9 @@ class FRAG2(Layer):
 
     # --- events ---------------------------------------------------------------------------------------
 
-    def down(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.down_layer.down(evt)
-
-    def up(self, evt: Event) -> None:
-        if isinstance(evt, ViewChange):
-            self.handle_view_change(evt.view.members)
-        self.up_layer.up(evt)
-
-    def handle_view_change(self, new_members: Sequence[Address]) -> None:
-        keep = set(new_members)
-        left = [m for m in self.members if m not in keep]
-        self.members = list(new_members)
-        for mbr in left:
+    def members_changed(self, change: MembershipChange) -> None:
+        """Reassemblies from members who left are dropped (going down or up, whichever comes first)."""
+        for mbr in change.left:
             if self.fragment_list.pop(mbr, None) is not None:
                 self.log.debug("removed %s from the fragmentation table", mbr)
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from pygroups.address import IpAddress
+from pygroups.clock import MS
 from pygroups.errors import ConfigError, MalformedFrame
-from pygroups.events import Event, ViewChange
 from pygroups.message import Message
 from pygroups.stack.bind_addr import BindAddrSpec, NetIf, resolve_bind_addr
 from pygroups.stack.io import (
@@ -47,11 +47,12 @@ from pygroups.stack.io import (
     SocketOptions,
     Write,
 )
+from pygroups.stack.layer import MembershipChange
 from pygroups.stack.properties import BindAddr, Converter, Duration, Int, Size, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.framing import CLOSE_FRAME, CloseMarker, FrameBuffer, FramePayload, Preamble, encode_preamble, frame
 
-from .tp import MS, TP
+from .tp import TP
 
 #: Frames written on a fresh outgoing connection are kept this long (or until the peer sends on
 #: it) so they can be written again if the peer turns out to have rejected the connection.
@@ -218,9 +219,9 @@ class TCP(TP):
             return
         super().down_msg(msg)
 
-    def down(self, evt: Event) -> None:
-        super().down(evt)
-        if isinstance(evt, ViewChange):
+    def members_changed(self, change: MembershipChange) -> None:
+        super().members_changed(change)
+        if not change.tmp:  # a TMP_VIEW keeps connections: the VIEW is still to be sent over them
             self._retain_member_connections()
 
     def _retain_member_connections(self) -> None:

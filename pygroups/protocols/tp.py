@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import cast
 
 from pygroups.address import Address, IpAddress
+from pygroups.clock import MS
 from pygroups.errors import ConfigError, MalformedMessage
 from pygroups.events import (
     AddPhysicalAddress,
@@ -51,7 +52,7 @@ from pygroups.message import Flag, Message, TransientFlag
 from pygroups.protocols.diagnostics import DiagContext, DiagnosticsHandler, ProbeDropped
 from pygroups.stack.bind_addr import BindAddrSpec, resolve_bind_addr
 from pygroups.stack.io import CloseDiagnostics, OpenDiagnostics
-from pygroups.stack.layer import TransportLayer, answers
+from pygroups.stack.layer import MembershipChange, TransportLayer, answers
 from pygroups.stack.properties import BindAddr, Converter, Duration, Int, Size, Str, StrList, prop
 from pygroups.view import View
 from pygroups.wire import codec
@@ -60,7 +61,6 @@ from pygroups.wire.version import DEFAULT_VERSION, WireVersion
 
 #: Protocol id of class TP (jg-protocol-ids.xml): the TpHeader is stored under it, not under TCP's id.
 TP_ID = 57
-MS = 1_000_000
 #: TP.MIN_WAIT_BETWEEN_DISCOVERIES: group sends ask discovery for missing members at most every 10 s.
 MIN_WAIT_BETWEEN_DISCOVERIES_NS = 10_000 * MS
 #: Global.DEFAULT_DIAG_ADDR (IPv4; JGroups uses ff0e::0:75:75 on an IPv6 stack).
@@ -136,10 +136,7 @@ class TP(TransportLayer):
                 self.members = tuple(view.members)
                 self.view = view
                 self._register_local_address()
-                now = self.now_ns()
-                timeout = self.who_has_cache_timeout * MS
-                self._who_has = {a: t for a, t in self._who_has.items() if now - t < timeout}
-                self._retain_members(now)
+                self.track_view(view, tmp=isinstance(evt, TmpView))
             case Connect(cluster):
                 self.cluster = cluster
                 self.header = TpHeader(cluster)
@@ -167,6 +164,13 @@ class TP(TransportLayer):
                 self.stack.call_soon(self.up_layer.up, DiscoveryResponse(rid, ()))
             case _:
                 pass
+
+    def members_changed(self, change: MembershipChange) -> None:
+        """Views and TMP_VIEWs alike: forget stale WHO_HAS times, mark non-members' addresses removable."""
+        now = self.now_ns()
+        timeout = self.who_has_cache_timeout * MS
+        self._who_has = {a: t for a, t in self._who_has.items() if now - t < timeout}
+        self._retain_members(now)
 
     def _retain_members(self, now: int) -> None:
         """LazyRemovalCache.retainAll: non-members are only marked removable (they stay usable, e.g.

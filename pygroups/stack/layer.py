@@ -10,18 +10,22 @@ Rules of this module:
 3. A layer reaches the outside world only through its stack: ``clock``, ``timers``, ``rng``,
    ``emit()``. It never blocks: "wait for X" is state plus a timer.
 4. Queries are answered by methods marked with `@answers(QueryType)`; everything else travels on.
+5. Per-member state is pruned in one place: a layer overrides `members_changed`, and the base calls it
+   with a `MembershipChange` when a `ViewChange` passes the default ``down``/``up``; a layer that
+   overrides ``down``/``up`` calls `track_view` itself where it handles the view.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pygroups.errors import LocalProtocolError
-from pygroups.events import Event, Query
+from pygroups.events import Event, Query, ViewChange
 from pygroups.message import Message
 
 if TYPE_CHECKING:
@@ -31,8 +35,10 @@ if TYPE_CHECKING:
     from pygroups.clock import Clock, TimerService
     from pygroups.stack.io import ConnId, IoCommand, IoResult
     from pygroups.stack.stack import ProtocolStack
+    from pygroups.view import View
 
 T = TypeVar("T")
+V = TypeVar("V")
 L = TypeVar("L", bound="Layer")
 Q = TypeVar("Q", bound=Query[Any])
 R = TypeVar("R")
@@ -68,6 +74,32 @@ class _LayerLog(logging.LoggerAdapter[logging.Logger]):
         return f"{who}: {msg}", kwargs
 
 
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """A view as one layer sees it: who joined and who left since the last view *this layer* saw
+    (layers see views at different times: going down, going up, or a TMP_VIEW first)."""
+
+    view: View
+    joined: tuple[Address, ...]
+    left: tuple[Address, ...]
+    #: a TMP_VIEW (GMS announces the next view to the layers below before it is installed)
+    tmp: bool = False
+
+    @property
+    def members(self) -> Sequence[Address]:
+        return self.view.members
+
+    def non_members(self, keys: Iterable[Address]) -> list[Address]:
+        """The ``keys`` not in the view, in order (also those never in a view, e.g. added by a message)."""
+        keep = set(self.view.members)
+        return [a for a in keys if a not in keep]
+
+    def retain(self, table: MutableMapping[Address, V]) -> list[V]:
+        """Drop the entries of non-members and return them in table order: per-member state keyed by
+        address is pruned with this."""
+        return [table.pop(a) for a in self.non_members(table)]
+
+
 class Layer:
     """One protocol in a stack. ``name`` is the XML element, ``protocol_id`` the header id (0 = none)."""
 
@@ -86,6 +118,10 @@ class Layer:
     up_layer: Layer
     down_layer: Layer
     stack: ProtocolStack
+    #: the members of the last view passed to `track_view` (empty before the first)
+    view_members: tuple[Address, ...] = ()
+    # True if the class overrides members_changed: the default down/up then call track_view
+    _tracks_views: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,6 +134,7 @@ class Layer:
                 query_type, is_up = mark
                 (up if is_up else down)[query_type] = attr_name
         cls._answers_down, cls._answers_up = down, up
+        cls._tracks_views = cls.members_changed is not Layer.members_changed
 
     def __init__(self) -> None:
         self.counters: Counter[str] = Counter()
@@ -122,9 +159,13 @@ class Layer:
     # --- events and messages --------------------------------------------------------------------------
 
     def down(self, evt: Event) -> None:
+        if self._tracks_views and isinstance(evt, ViewChange):
+            self.track_view(evt.view)
         self.down_layer.down(evt)
 
     def up(self, evt: Event) -> None:
+        if self._tracks_views and isinstance(evt, ViewChange):
+            self.track_view(evt.view)
         self.up_layer.up(evt)
 
     def down_msg(self, msg: Message) -> None:
@@ -151,6 +192,24 @@ class Layer:
             result: T = getattr(self, handler)(q)
             return result
         return self.up_layer.query_up(q)
+
+    # --- membership (the one view-change hook) ---------------------------------------------------------
+
+    def track_view(self, view: View, *, tmp: bool = False) -> MembershipChange:
+        """Diff ``view`` against the last view this layer saw and call `members_changed` with it."""
+        old, new = self.view_members, tuple(view.members)
+        was, now = set(old), set(new)
+        self.view_members = new
+        change = MembershipChange(
+            view, tuple(m for m in new if m not in was), tuple(m for m in old if m not in now), tmp
+        )
+        self.members_changed(change)
+        return change
+
+    def members_changed(self, change: MembershipChange) -> None:
+        """Hook: prune (or create) this layer's per-member state for a new view. Overriding it makes the
+        default ``down``/``up`` call it for every `ViewChange` passing by (a repeated view has no
+        joined/left; the hook must tolerate seeing the same view twice)."""
 
     def on_io_result(self, result: IoResult) -> None:
         """The answer to an `IoRequest` this layer emitted; override when emitting requests."""

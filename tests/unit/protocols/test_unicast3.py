@@ -313,7 +313,7 @@ def test_sender_answers_send_first_seqno_with_lowest_unacked_marked_first() -> N
     assert (resent.payload, hdr(resent).seqno, hdr(resent).conn_id, hdr(resent).first) == (b"3", 3, 0, True)
     assert resent.transient_flags & TransientFlag.DONT_BLOCK
     # the stored message keeps its original header; an old timestamp is ignored
-    assert hdr(layer.send_table[PEER].win.msgs[3]).first is False  # type: ignore[arg-type]
+    assert hdr(layer.send_table[PEER].win.get(3)).first is False  # type: ignore[arg-type]
     h.receive(sfs.copy())
     assert h.take_down() == []
 

@@ -10,11 +10,12 @@ import pytest
 from pygroups.address import UUID, Address, IpAddress
 from pygroups.clock import ManualClock
 from pygroups.errors import LocalProtocolError
-from pygroups.events import GetLocalAddress, GetPhysicalAddress, IsMergeInProgress, Suspect
+from pygroups.events import GetLocalAddress, GetPhysicalAddress, IsMergeInProgress, Suspect, ViewChange
 from pygroups.message import Message
 from pygroups.stack.io import ConnId, IoResult
-from pygroups.stack.layer import Layer, TransportLayer, answers
+from pygroups.stack.layer import Layer, MembershipChange, TransportLayer, answers
 from pygroups.testing.harness import LayerHarness
+from pygroups.view import View, ViewId
 
 A = UUID(0, 1)
 B = UUID(0, 2)
@@ -187,3 +188,55 @@ def test_transport_defaults_consume_events_and_refuse_connections() -> None:
 def test_local_addr_types() -> None:
     addr: Address | None = LayerHarness(Plain(), local_addr=B).layer.local_addr
     assert addr == B
+
+
+# --- the view-change hook ---------------------------------------------------------------------------------
+
+C = UUID(0, 3)
+
+
+def _view(n: int, *members: Address) -> View:
+    return View(ViewId(members[0] if members else None, n), tuple(members))
+
+
+class Tracking(Layer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[MembershipChange] = []
+        self.state: dict[Address, int] = {}
+
+    def members_changed(self, change: MembershipChange) -> None:
+        self.changes.append(change)
+        for m in change.joined:
+            self.state[m] = 0
+        change.retain(self.state)
+
+
+def test_a_layer_overriding_members_changed_sees_views_going_down_and_up() -> None:
+    h = LayerHarness(Tracking())
+    layer = h.layer
+    h.take_down_events()
+    h.down(ViewChange(_view(1, A, B)))
+    h.up(ViewChange(_view(2, A, C)))
+    h.up(ViewChange(_view(2, A, C)))  # the same view again (going up after going down): no change
+    assert [(c.joined, c.left) for c in layer.changes] == [((A, B), ()), ((C,), (B,)), ((), ())]
+    assert layer.state == {A: 0, C: 0}
+    assert layer.view_members == (A, C)
+    assert [type(e) for e in h.take_down_events()] == [ViewChange]
+    assert [type(e) for e in h.take_up_events()] == [ViewChange, ViewChange]
+
+
+def test_layers_without_the_hook_do_not_track_views() -> None:
+    h = LayerHarness(Plain())
+    h.down(ViewChange(_view(1, A)))
+    assert h.layer.view_members == ()
+    assert not Plain._tracks_views and Tracking._tracks_views
+
+
+def test_retain_drops_non_members_also_those_never_in_a_view() -> None:
+    layer = Tracking()
+    layer.state[C] = 7  # e.g. added by a message from a non-member
+    change = layer.track_view(_view(1, A, B), tmp=True)
+    assert change.tmp and change.members == (A, B)
+    assert layer.state == {A: 0, B: 0}
+    assert change.non_members([C, A, B, UUID(0, 9)]) == [C, UUID(0, 9)]

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from pygroups.address import Address
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.errors import ConfigError
 from pygroups.events import (
     Connect,
@@ -45,7 +45,7 @@ from pygroups.events import (
     ViewChange,
 )
 from pygroups.message import Flag, Message, MsgType, TransientFlag
-from pygroups.stack.layer import Layer, answers
+from pygroups.stack.layer import Layer, MembershipChange, answers
 from pygroups.stack.properties import Bool, Duration, Int, Str, prop
 from pygroups.stack.registry import protocol
 from pygroups.view import DeltaView, Digest, MergeView, View, ViewId
@@ -71,7 +71,6 @@ from .participant import ParticipantRole
 from .role import GmsRole
 from .view_handler import ReqType, Request, ViewHandler
 
-MS = 1_000_000
 T = GmsHeader.Type
 banner_log = logging.getLogger("pygroups.gms.banner")
 _DEFAULT_POLICIES = ("", "org.jgroups.protocols.pbcast.GMS$DefaultMembershipPolicy",
@@ -359,13 +358,16 @@ class GMS(Layer):
                 self.become_coordinator()
         elif was_coord or isinstance(self.role, ClientRole):
             self.become_participant()
-        self.ack_collector.retain_all(mbrs)
+        self.track_view(new_view)  # members_changed: stop waiting for VIEW_ACKs from non-members
         self.num_views += 1
         self.prev_views.append((self.now_ns(), new_view))
         evt = ViewChange(new_view)
         self.down_layer.down(evt)
         self.up_layer.up(evt)
         self.check_acks()
+
+    def members_changed(self, change: MembershipChange) -> None:
+        self.ack_collector.retain_all(change.members)
 
     def cast_view_change(self, new_view: View, digest: Digest | None, expected_acks: Iterable[Address],
                          joiners: Sequence[Address], join_rsp: JoinRsp | None, *, resume_stable: bool) -> None:

@@ -18,8 +18,8 @@ from pygroups.events import (
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.objects import SeqnoList
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
+from pygroups.protocols.reliable import seqnos_of
 from pygroups.testing.harness import LayerHarness
-from pygroups.util.table import seqnos_of
 from pygroups.view import Digest, View, ViewId
 from pygroups.wire.codec import decode_message, encode_message
 from pygroups.wire.headers.nakack import HIGHEST_SEQNO, MSG, XMIT_REQ, XMIT_RSP, NakAckHeader2

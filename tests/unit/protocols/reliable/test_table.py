@@ -1,4 +1,4 @@
-"""util.Table against Java Table's semantics, plus a hypothesis model check."""
+"""reliable.Table against Java Table's semantics, plus a hypothesis model check."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pygroups.objects import SeqnoList
-from pygroups.util.table import Table, seqno_list, seqnos_of
+from pygroups.protocols.reliable.table import Table, seqno_list, seqnos_of
 from pygroups.wire.message import SeqnoListFormat
 
 

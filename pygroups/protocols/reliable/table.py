@@ -1,6 +1,6 @@
 """`Table`: a per-sender window of seqno-indexed messages (org.jgroups.util.Table).
 
-NAKACK2 keeps one per group member and UNICAST3 one per peer. The bookkeeping is Java's:
+NAKACK2 keeps one per group member, UNICAST3 one per connection and direction. The bookkeeping is Java's:
 
 * ``low``  -- everything at or below it is gone (purged, or removed with ``nullify``);
 * ``hd``   -- highest delivered: every seqno up to it has been handed to the application;
@@ -14,7 +14,9 @@ the gaps below them to be filled.
 Java stores elements in a matrix of rows to avoid resizing huge arrays. Here a dict keyed by seqno
 gives the same O(1) add/get/remove without allocating for gaps, so a bogus huge seqno from the
 network costs one entry rather than gigabytes. Range walks (`remove_many`, `missing`) only run
-over ranges that hold elements or are capped by the caller.
+over ranges that hold elements or are capped by the caller. For the same reason there is nothing to
+compact: `purge` and `remove_many` free memory as they go (Java's ``compact()`` and the
+``xmit_table_*`` geometry properties have no counterpart).
 """
 
 from __future__ import annotations
