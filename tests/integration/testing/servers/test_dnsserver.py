@@ -1,4 +1,4 @@
-"""The DNS stand-in (pygroups.testing.dnsserver) as a plain DNS client sees it: answers, NXDOMAIN vs empty,
+"""The DNS stand-in (pygroups.testing.servers.dnsserver) as a plain DNS client sees it: answers, NXDOMAIN vs empty,
 injected faults, truncation and TCP, the query log, and robustness against garbage (fuzzed)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pygroups.testing.dnsserver import FAULTS, DnsServer
+from pygroups.testing.servers.dnsserver import FAULTS, DnsServer
 
 
 @pytest.fixture(scope="module")

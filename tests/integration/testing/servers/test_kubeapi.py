@@ -21,8 +21,8 @@ import urllib3
 from kubernetes import client as k8s
 
 from pygroups.protocols.kubernetes.pods import parse_pods
-from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
-from pygroups.testing.tlsca import CertificateAuthority
+from pygroups.testing.servers.kubeapi import Fault, KubeApiServer, make_pod
+from pygroups.testing.servers.tlsca import CertificateAuthority
 
 NS = "default"
 
@@ -673,7 +673,7 @@ def test_faults_through_the_official_client(api: KubeApiServer) -> None:
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pygroups.testing import kubeapi
+    from pygroups.testing.servers import kubeapi
 
     pods = tmp_path / "pods.json"
     pods.write_text(json.dumps(kubeapi.pod_list([make_pod("a", "10.0.0.1", labels={"app": "x"})])))

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pygroups.testing.tlsca import CertificateAuthority, IssuedCert
+from pygroups.testing.servers.tlsca import CertificateAuthority, IssuedCert
 
 
 @pytest.fixture(scope="module")
