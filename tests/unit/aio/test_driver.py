@@ -386,7 +386,8 @@ def test_blocking_request_that_raises_is_answered_with_io_failed() -> None:
         (failed,) = [r for r in n.t.results if isinstance(r, IoFailed)]
         assert "kubernetes pods failed" in failed.error and "no route" in failed.error
         assert n.errors == [] and not n.d.closed  # an expected kind of failure, not a driver error
-        n.d.io_handlers[Blocking] = wrong  # a handler that answers nonsense is a failure of that request too
+        # a handler that answers nonsense is a failure of that request too
+        n.d.io_handlers[Blocking] = wrong  # type: ignore[assignment]
         n.input(n.t.emit, Blocking(n.stack.new_request_id()))
         await n.until(lambda: len([r for r in n.t.results if isinstance(r, IoFailed)]) == 2)
         assert "not an IoResult" in [r for r in n.t.results if isinstance(r, IoFailed)][1].error
