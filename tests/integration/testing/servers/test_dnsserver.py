@@ -7,12 +7,12 @@ import socket  # noqa: TID251 - raw garbage to the stand-in and port checks
 import struct
 from collections.abc import Iterator
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
+import dns.exception  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.flags  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.message  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.query  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.rcode  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.rdatatype  # noqa: TID251 - a DNS client talks to the stand-in
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import ssl
+import ssl  # noqa: TID251 - real TLS handshakes in memory
 import stat
 from pathlib import Path
 
