@@ -41,9 +41,6 @@ The token never appears in a log line, an error text or a result: only its lengt
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import os
 import ssl
@@ -56,6 +53,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from pygroups.aio.kubernetes_errors import classify, service_account_of_token, user_of_status
 from pygroups.protocols.kubernetes.api import ErrorKind, KubeConfig, KubeError, KubeResult
 from pygroups.protocols.kubernetes.requests import ListPods, PodsListed, WarmUpKubeClient
 
@@ -67,38 +65,7 @@ log = logging.getLogger(__name__)
 TOKEN_REFRESH_SECONDS = 60.0
 #: Java's timeout 0 means "no timeout"; the kubernetes client wants a positive number.
 _NO_TIMEOUT_S = 365 * 24 * 3600.0
-_MAX_ERROR_TEXT = 400
 _JSON_TYPES = ("application/json",)
-
-
-def service_account_of_token(token: str | None) -> str | None:
-    """``namespace:name`` from a ServiceAccount JWT's claims (no signature check; never the token)."""
-    if not token or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    sub = claims.get("sub")
-    if isinstance(sub, str) and sub.startswith("system:serviceaccount:") and sub.count(":") == 3:
-        _, _, ns, name = sub.split(":")
-        return f"{ns}:{name}"
-    return None
-
-
-def _user_of_status(message: str) -> str | None:
-    """``ns:name`` from a 403 Status message: ``User "system:serviceaccount:ns:name" cannot list ...``."""
-    marker = 'User "system:serviceaccount:'
-    start = message.find(marker)
-    if start < 0:
-        return None
-    rest = message[start + len(marker):]
-    end = rest.find('"')
-    parts = rest[:end].split(":") if end > 0 else []
-    return f"{parts[0]}:{parts[1]}" if len(parts) == 2 else None
 
 
 class _Failed(Exception):
@@ -272,7 +239,7 @@ class KubeClient:
         except _Failed:
             raise
         except Exception as e:
-            err = self._classify(e)
+            err = classify(e, self.config)
             if err.kind is ErrorKind.UNAUTHORIZED and not self.config.cert_mode:
                 with self._lock:
                     self._refresh_token()
@@ -311,45 +278,8 @@ class KubeClient:
         except _Failed:
             raise
         except Exception as e:
-            raise _Failed(self._classify(e)) from None
+            raise _Failed(classify(e, self.config)) from None
         return b"".join(chunks).decode("utf-8", errors="replace"), ctype
-
-    def _classify(self, e: BaseException) -> KubeError:
-        """An exception of the kubernetes client / urllib3 / ssl as a KubeError (no token in it)."""
-        import urllib3.exceptions as u3
-        from kubernetes.client.exceptions import ApiException
-
-        url = self.config.url
-        if isinstance(e, ApiException):
-            status = int(e.status or 0)
-            if status == 0:  # the kubernetes client wraps urllib3's SSLError this way
-                return KubeError(ErrorKind.TLS, f"TLS failure talking to {url}: {_short(e.reason)}")
-            message, reason = _status_message(e.body)
-            text = f"Server returned HTTP response code: {status} for URL: {url}"
-            if message:
-                text += f" ({message})"
-            kind = {401: ErrorKind.UNAUTHORIZED, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND}.get(status)
-            if kind is None:
-                kind = ErrorKind.SERVER_ERROR if status >= 500 else ErrorKind.HTTP
-            return KubeError(kind, text, status, reason)
-        if isinstance(e, u3.MaxRetryError) and e.reason is not None:
-            return self._classify(e.reason)
-        if isinstance(e, u3.SSLError | ssl.SSLError):
-            return KubeError(ErrorKind.TLS, f"TLS failure talking to {url}: {_short(e)}")
-        # urllib3 2: NameResolutionError < NewConnectionError < ConnectTimeoutError, so the order matters
-        if isinstance(e, u3.NameResolutionError):
-            return KubeError(ErrorKind.CONNECTION, f"unknown host {self.config.master_host!r}: {url}")
-        if isinstance(e, u3.NewConnectionError):
-            return KubeError(ErrorKind.CONNECTION, f"cannot connect to {url}: {_short(e)}")
-        if isinstance(e, u3.ConnectTimeoutError):
-            return KubeError(ErrorKind.TIMEOUT, f"connect timed out after {self.config.connect_timeout_ms} ms: {url}")
-        if isinstance(e, u3.ReadTimeoutError | TimeoutError):
-            return KubeError(ErrorKind.TIMEOUT, f"read timed out after {self.config.read_timeout_ms} ms: {url}")
-        if isinstance(e, u3.ProtocolError | u3.HTTPError | OSError):
-            return KubeError(ErrorKind.CONNECTION, f"cannot reach {url}: {_short(e)}")
-        if isinstance(e, ValueError):  # pydantic validation, malformed URL parts
-            return KubeError(ErrorKind.CONFIG, f"bad request parameters for {url}: {_short(e)}")
-        return KubeError(ErrorKind.CONNECTION, f"{type(e).__name__} talking to {url}: {_short(e)}")
 
     # --- the call behind KUBE_PING's ListPods --------------------------------------------------------------
 
@@ -382,7 +312,7 @@ class KubeClient:
         if last is not None:
             err = last.error
             if err.kind is ErrorKind.FORBIDDEN and err.message:
-                sa = _user_of_status(err.message) or sa
+                sa = user_of_status(err.message) or sa
             if not last.final:
                 err = replace(err, message=f"{attempts} attempt(s) with a {cfg.operation_sleep_ms}ms sleep to "
                                            f"execute [OpenStream] failed. Last failure was [{err.message}]")
@@ -408,27 +338,6 @@ class KubeClient:
             if self._api is not None:
                 self._api.close()
                 self._api = None
-
-
-def _short(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "..."
-
-
-def _status_message(body: object) -> tuple[str | None, str | None]:
-    """(message, reason) of a Kubernetes ``Status`` error body, or a short text of anything else."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if not isinstance(body, str) or not body.strip():
-        return None, None
-    try:
-        status = json.loads(body)
-    except ValueError:
-        return _short(body), None
-    if isinstance(status, dict):
-        msg, reason = status.get("message"), status.get("reason")
-        return (_short(msg) if isinstance(msg, str) else None), (reason if isinstance(reason, str) else None)
-    return _short(body), None
 
 
 class KubePodLister:
