@@ -148,7 +148,7 @@ def steady_calls(lang: str, stack: str, pods: int, window: float) -> dict[str, A
     sys.path.insert(0, str(ROOT / "conformance"))
     from cluster import Cluster  # type: ignore[import-not-found]
 
-    from pygroups.testing.kubeapi import KubeApiServer, make_pod
+    from pygroups.testing.servers.kubeapi import KubeApiServer, make_pod
 
     labels = {"app": "bench", "cluster": "steady"}
     with KubeApiServer() as api:

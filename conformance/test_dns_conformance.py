@@ -1,5 +1,5 @@
 """DNS_PING across languages: Java (JGroups 5.5.6's dns.DNS_PING through JNDI) and Python pods find each other
-through the DNS stand-in (pygroups.testing.dnsserver) and form one view, with A records and with SRV records.
+through the DNS stand-in (pygroups.testing.servers.dnsserver) and form one view, with A records and with SRV records.
 
 Pods are processes bound to their own loopback IP (``127.x.y.z:7800``, conformance/cluster.py pod mode); the
 stack is protocols/dns-ping-core.xml, loaded unmodified by both, with ``dns_address`` pointing at the stand-in
@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from cluster import Cluster, ClusterError
 
+from pygroups.aio.dns import DnsResolver
 from pygroups.errors import ConfigError
 from pygroups.protocols import BUILTIN_PROTOCOLS
-from pygroups.protocols.dns.resolver import DnsResolver
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.registry import build_layers
-from pygroups.testing.dnsserver import DnsServer
+from pygroups.testing.servers.dnsserver import DnsServer
 
 VIEW_TIMEOUT = 60.0
 SERVICE = "demo.dns.test"

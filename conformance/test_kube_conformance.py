@@ -1,5 +1,5 @@
 """KUBE_PING conformance: Java pods (JGroups 5.5.6 + jgroups-kubernetes 3.0.0) and Python pods (pygroups) find
-each other through one Kubernetes API stand-in (pygroups.testing.kubeapi, HTTPS with its own CA and a bearer
+each other through one Kubernetes API stand-in (pygroups.testing.servers.kubeapi, HTTPS with its own CA and a bearer
 token), exactly as they would in a namespace.
 
 A "pod" is a node process bound to its own loopback IP at 7800 (conformance/cluster.py pod mode), listed by the
@@ -43,7 +43,7 @@ from cluster import ROOT, Cluster, PeerNode, show_view
 
 from pygroups.address import IpAddress
 from pygroups.protocols.kubernetes.pods import java_host_address, parse_pod_list, plan_targets, pod_group
-from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
+from pygroups.testing.servers.kubeapi import Fault, KubeApiServer, make_pod
 
 STACK = "kubernetes-core.xml"
 PORT = 7800

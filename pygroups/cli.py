@@ -19,6 +19,7 @@ from typing import IO, Any
 from pygroups import doctor, probe
 from pygroups.capture import CaptureError
 from pygroups.capture.sources import InputFormat
+from pygroups.cli_args import define_arg
 from pygroups.wire.version import DEFAULT_VERSION, WireVersion
 
 EXIT_OK, EXIT_DECODE_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -95,14 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-
-
-def define_arg(text: str) -> tuple[str, str]:
-    """argparse type of ``-D NAME=VALUE`` (a ${NAME} variable, like java -DNAME=VALUE)."""
-    name, eq, value = text.partition("=")
-    if not eq or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
-    return name, value
 
 
 def _run_async(what: str, make: Callable[[], Coroutine[Any, Any, None]]) -> int:

@@ -5,14 +5,16 @@ For the stack's discovery protocol it shows what discovery sees and decides:
 * KUBE_PING: the API request (URL, token and CA files), the answer or the classified failure with its
   explanation (403 -> the Role to apply), every pod with its verdict (probed, or why not: no IP, not
   ready, other generation, ourselves), and the target addresses;
-* DNS_PING: what is resolved and the target addresses (``DNS_PING.fetch_from_dns``/``explain``);
+* DNS_PING: what is resolved and the target addresses (`fetch_from_dns`, then ``DNS_PING.explain``);
 * TCPPING: the resolved ``initial_hosts`` targets.
 
 With ``--cluster NAME`` it then starts a temporary node (the stack's TCP transport and discovery protocol,
 nothing else) that sends real discovery requests for cluster NAME and lists who answered: members only
 answer requests for their own cluster name, so nobody answering while targets exist means a wrong
 cluster name, a port not reachable, or no member running. Exit code 0 when nothing is wrong, 1 when a
-problem was found, 2 for configuration errors. This is a command (blocking I/O is fine here).
+problem was found, 2 for configuration errors. This is a command (blocking I/O is fine here): the API
+call and the DNS lookups go through the same clients the asyncio driver uses (`pygroups.aio.handlers`),
+or through the fakes given as ``io_handlers``.
 """
 
 from __future__ import annotations
@@ -28,17 +30,25 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pygroups.address import IpAddress
+from pygroups.aio.handlers import IoHandler, IoHandlers, default_io_handlers
+from pygroups.cli_args import define_arg
 from pygroups.errors import ConfigError, PyGroupsError
 from pygroups.events import DiscoveryResponse, Event, FindInitialMembers
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import Discovery
+from pygroups.protocols.dns.dns_ping import DNS_PING
+from pygroups.protocols.dns.records import Resolution, check_record_type
+from pygroups.protocols.dns.requests import DnsResolved, ResolveDns
+from pygroups.protocols.kubernetes.api import KubeResult
+from pygroups.protocols.kubernetes.requests import ListPods, PodsListed
 from pygroups.stack.config import ProtocolSpec, StackSpec, load_stack_file
+from pygroups.stack.io import IoCommand
 from pygroups.stack.layer import Layer
 from pygroups.stack.registry import build_layers
 from pygroups.wire.headers.ping import PingData
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
-__all__ = ["DoctorReport", "add_parser", "diagnose", "diagnose_async", "run"]
+__all__ = ["DoctorReport", "add_parser", "diagnose", "diagnose_async", "fetch_from_dns", "run"]
 
 
 @dataclass
@@ -58,7 +68,6 @@ class DoctorReport:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``doctor`` on the ``pygroups`` command's subparsers."""
-    from pygroups.cli import define_arg  # the cli imports this module: resolve at registration time
     p: argparse.ArgumentParser = subparsers.add_parser(
         "doctor", help="run discovery once and explain why a node would not join")
     p.add_argument("--config", "-props", required=True, metavar="FILE",
@@ -152,7 +161,8 @@ def _own_ip(tp: Layer, addr: str | None, environ: Mapping[str, str]) -> tuple[st
         return None, "unknown"
 
 
-async def _kube(report: DoctorReport, dp: Any, own_text: str | None, how: str) -> Any:
+async def _kube(report: DoctorReport, dp: Any, own_text: str | None, how: str,
+                list_pods: IoHandler) -> KubeResult | None:
     """KUBE_PING: the API call, every pod's verdict, the targets. Returns the KubeResult (or None)."""
     from pygroups.protocols.kubernetes.kube_ping import explain_failure, explain_pods
     from pygroups.protocols.kubernetes.pods import plan_targets
@@ -176,10 +186,10 @@ async def _kube(report: DoctorReport, dp: Any, own_text: str | None, how: str) -
                    + ("" if ca_ok else " (missing: the server certificate is NOT verified, as Java falls back)"))
     if dp.masterHost is None:
         report.problem("masterHost is not set (KUBERNETES_SERVICE_HOST): outside a pod set masterHost/masterPort")
-    client = dp.client
-    result = await asyncio.to_thread(client.fetch) if client is not None else None
-    if result is None:
+    answer = await asyncio.to_thread(list_pods, ListPods(0, dp.api_config or cfg))
+    if not isinstance(answer, PodsListed):
         return None
+    result = answer.result
     if result.error is not None:
         report.problem(f"the API call failed after {result.attempts} attempt(s): {result.error}")
         for line in explain_failure(result.error, dp.namespace, dp.labels, result.service_account,
@@ -232,9 +242,23 @@ async def _kube(report: DoctorReport, dp: Any, own_text: str | None, how: str) -
     return result
 
 
-async def _dns(report: DoctorReport, dp: Any) -> None:
+def fetch_from_dns(layer: DNS_PING, resolve: IoHandler) -> Resolution:
+    """Java ``DNS_PING.fetchFromDns()``: run the layer's lookup now (blocking, through ``resolve``, the
+    `ResolveDns` handler) and return what it found and why not. For tools: never inside a running stack."""
+    layer.check_resolver_settings()
+    check_record_type(layer.dns_record_type)
+    request = layer.resolve_request(0)
+    if not request.queries:
+        return Resolution(problems=("dns_query is empty: set dns_query or jgroups.dns.dns_query",))
+    answer = resolve(request)
+    if isinstance(answer, DnsResolved):
+        return answer.resolution
+    return Resolution(problems=(f"DNS lookup returned {answer!r}, not a Resolution",))
+
+
+async def _dns(report: DoctorReport, dp: DNS_PING, resolve: IoHandler) -> None:
     try:
-        resolution = await asyncio.to_thread(dp.fetch_from_dns)
+        resolution = await asyncio.to_thread(fetch_from_dns, dp, resolve)
     except (ConfigError, PyGroupsError) as e:
         report.problem(f"DNS_PING: {e}")
         return
@@ -257,14 +281,15 @@ def _tcpping(report: DoctorReport, dp: Any) -> None:
 # --- the probe ---------------------------------------------------------------------------------------------
 
 
-async def _probe(tp: Layer, dp: Layer, cluster: str, timeout: float) -> tuple[tuple[PingData, ...], str | None]:
+async def _probe(tp: Layer, dp: Layer, cluster: str, timeout: float,
+                 io_handlers: IoHandlers) -> tuple[tuple[PingData, ...], str | None]:
     from pygroups.aio.driver import StackDriver
 
     top = _Top()
     if isinstance(dp, Discovery):
         dp.break_on_coord_rsp = False  # wait for everyone, not just the coordinator
     stack = _stack([tp, dp, top])
-    driver = StackDriver(stack, on_event=lambda e: None)
+    driver = StackDriver(stack, on_event=lambda e: None, io_handlers=io_handlers)
     try:
         await driver.settle()
         physical = getattr(tp, "physical_addr", None)
@@ -283,12 +308,12 @@ async def _probe(tp: Layer, dp: Layer, cluster: str, timeout: float) -> tuple[tu
         await driver.aclose()
 
 
-def _fixed(result: Any) -> Any:
-    class Fixed:
-        def fetch(self) -> Any:
-            return result
+def _fixed(result: KubeResult) -> IoHandler:
+    """A `ListPods` handler answering ``result``: the probe reuses the answer shown, no second API call."""
+    def list_pods(request: ListPods) -> PodsListed:
+        return PodsListed(request.request_id, result)
 
-    return Fixed()
+    return list_pods
 
 
 # --- main --------------------------------------------------------------------------------------------------
@@ -296,18 +321,22 @@ def _fixed(result: Any) -> Any:
 
 def diagnose(config: str, *, variables: Mapping[str, str] | None = None, cluster: str | None = None,
              addr: str | None = None, timeout: float = 3.0, out: TextIO | None = None,
-             environ: Mapping[str, str] | None = None, prepare: Callable[[Layer], None] | None = None) -> int:
+             environ: Mapping[str, str] | None = None, prepare: Callable[[Layer], None] | None = None,
+             io_handlers: IoHandlers | None = None) -> int:
     """Run the checks and print the report to ``out``; returns the exit code (see `diagnose_async`)."""
     return asyncio.run(diagnose_async(config, variables=variables, cluster=cluster, addr=addr, timeout=timeout,
-                                      out=out, environ=environ, prepare=prepare))
+                                      out=out, environ=environ, prepare=prepare, io_handlers=io_handlers))
 
 
 async def diagnose_async(config: str, *, variables: Mapping[str, str] | None = None, cluster: str | None = None,
                          addr: str | None = None, timeout: float = 3.0, out: TextIO | None = None,
                          environ: Mapping[str, str] | None = None,
-                         prepare: Callable[[Layer], None] | None = None) -> int:
+                         prepare: Callable[[Layer], None] | None = None,
+                         io_handlers: IoHandlers | None = None) -> int:
     """The doctor on the running loop. ``environ`` replaces the environment; ``prepare(layer)`` is called
-    on each discovery layer built (tests inject a fake API client or resolver there)."""
+    on each discovery layer built; ``io_handlers`` replace the real clients by request type (tests give a
+    fake `ListPods` or `ResolveDns` handler there), for the checks and the temporary node alike."""
+    handlers: dict[type[IoCommand], IoHandler] = {**default_io_handlers(), **(io_handlers or {})}
     out = out or sys.stdout
     env = os.environ if environ is None else environ
     variables = dict(variables or {})
@@ -340,7 +369,7 @@ async def diagnose_async(config: str, *, variables: Mapping[str, str] | None = N
         _prepare(tp, dp, variables, environ)
         if prepare is not None:
             prepare(dp)
-        _stack([tp, dp])  # runs init(): bind_port checks, the real API client, resolved host lists
+        _stack([tp, dp])  # runs init(): bind_port checks, the client settings, resolved host lists
     except ConfigError as e:
         report.problem(str(e))
         return emit(0)
@@ -350,9 +379,9 @@ async def diagnose_async(config: str, *, variables: Mapping[str, str] | None = N
     own_text, how = _own_ip(tp, addr, env)
     kube_result = None
     if disc.name == "kubernetes.KUBE_PING":
-        kube_result = await _kube(report, dp, own_text, how)
-    elif disc.name == "dns.DNS_PING" and hasattr(dp, "fetch_from_dns"):
-        await _dns(report, dp)
+        kube_result = await _kube(report, dp, own_text, how, handlers[ListPods])
+    elif disc.name == "dns.DNS_PING" and isinstance(dp, DNS_PING):
+        await _dns(report, dp, handlers[ResolveDns])
     elif disc.name == "TCPPING":
         _tcpping(report, dp)
     else:
@@ -374,9 +403,10 @@ async def diagnose_async(config: str, *, variables: Mapping[str, str] | None = N
             setattr(tp2, "port_range", max(tp_range, 10))  # noqa: B010
         if prepare is not None:
             prepare(dp2)
-        if hasattr(dp2, "client") and kube_result is not None:
-            dp2.client = _fixed(kube_result)  # the answer shown above, not a second API call
-        answers, error = await _probe(tp2, dp2, cluster, timeout)
+        probe_handlers = dict(handlers)
+        if kube_result is not None:
+            probe_handlers[ListPods] = _fixed(kube_result)  # the answer shown above, not a second API call
+        answers, error = await _probe(tp2, dp2, cluster, timeout, probe_handlers)
     except (ConfigError, PyGroupsError, OSError, TimeoutError) as e:
         report.problem(f"the temporary node failed: {e}")
         return emit(0)

@@ -26,7 +26,7 @@ import argparse
 import ast
 import json
 import re
-import subprocess
+import subprocess  # noqa: TID251 - runs javap
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path

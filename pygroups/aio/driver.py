@@ -24,9 +24,12 @@ Rules of this module:
 6. `OpenDiagnostics` opens the probe sockets (`pygroups.aio.diag.DiagServer`); each request is a
    stack input (``on_diagnostics``) and its answer goes back on the socket it came from. They are
    closed by `CloseDiagnostics` and by `aclose()`.
-7. `CallBlocking` runs on the driver's own worker threads (never on the loop); its result is fed
-   back as an input. Results that arrive after `aclose()` are dropped; a call still running then
-   is not waited for (its thread finishes on its own, e.g. at the client's read timeout).
+7. A request for a blocking client (`ListPods`, `ResolveDns`, ...) runs its handler from the
+   ``io_handlers`` table (`pygroups.aio.handlers`: request type -> handler) on the driver's own worker
+   threads, never on the loop; its result is fed back as an input, an exception becomes `IoFailed`.
+   Results that arrive after `aclose()` are dropped; a call still running then is not waited for (its
+   thread finishes on its own, e.g. at the client's read timeout). An `IoHint` runs its handler the
+   same way (e.g. KUBE_PING's warm-up of the API client, emitted from init()) or is dropped without one.
 """
 
 from __future__ import annotations
@@ -44,18 +47,20 @@ from typing import Any
 
 from pygroups.address import IpAddress
 from pygroups.aio.diag import DiagServer
+from pygroups.aio.handlers import IoHandler, IoHandlers, default_io_handlers, handler_for
 from pygroups.aio.server_socket import bind_first_free
 from pygroups.errors import ChannelClosed
 from pygroups.message import Message
 from pygroups.stack.io import (
     AppEvent,
-    CallBlocking,
-    CallDone,
     Close,
     CloseDiagnostics,
     ConnId,
     IoCommand,
     IoFailed,
+    IoHint,
+    IoRequest,
+    IoResult,
     Listen,
     Listening,
     OpenConnection,
@@ -185,8 +190,11 @@ class StackDriver:
         on_event: Callable[[AppEvent], None],
         on_error: Callable[[BaseException], None] | None = None,
         high_water: int = HIGH_WATER,
+        io_handlers: IoHandlers | None = None,
     ) -> None:
+        """``io_handlers`` add to or replace the default blocking clients (`default_io_handlers`)."""
         self.stack = stack
+        self.io_handlers: dict[type[IoCommand], IoHandler] = {**default_io_handlers(), **(io_handlers or {})}
         self.loop = asyncio.get_running_loop()
         self.on_event = on_event
         self.on_error = on_error
@@ -296,8 +304,6 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
-            case CallBlocking():
-                self._spawn(self._call_blocking(cmd))
             case OpenDiagnostics():
                 self._close_diagnostics()
                 self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
@@ -306,6 +312,10 @@ class StackDriver:
                 task.add_done_callback(self._requests.discard)
             case CloseDiagnostics():
                 self._close_diagnostics()
+            case IoCommand() if (handler := handler_for(self.io_handlers, cmd)) is not None:
+                self._spawn(self._run_handler(cmd, handler))
+            case IoHint():
+                log.debug("%s: no handler for %r: dropped", self.stack.logical_name, cmd)
             case _:
                 raise TypeError(f"the asyncio driver cannot execute {cmd!r}")
 
@@ -324,20 +334,26 @@ class StackDriver:
             self.diagnostics.close()
             self.diagnostics = None
 
-    async def _call_blocking(self, cmd: CallBlocking) -> None:
+    async def _run_handler(self, cmd: IoCommand, handler: IoHandler) -> None:
+        """A blocking client call on a worker thread; a request's answer (or `IoFailed`) becomes an input."""
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=4, thread_name_prefix=f"pygroups-io-{self.stack.logical_name or ''}")
         try:
-            value = await self.loop.run_in_executor(self._executor, cmd.fn)
+            answer = await self.loop.run_in_executor(self._executor, handler, cmd)
         except Exception as e:
+            if not isinstance(cmd, IoRequest):
+                log.debug("%s: %r failed: %r", self.stack.logical_name, cmd, e)
+                return
             failed = cmd.failed(e)
             log.warning("%s: %s", self.stack.logical_name, failed.error)
-            result: IoFailed | CallDone = failed
-        else:
-            result = CallDone(cmd.request_id, value)
+            answer = failed
+        if not isinstance(cmd, IoRequest):
+            return
+        if not isinstance(answer, IoResult):
+            answer = cmd.failed(TypeError(f"the handler returned {answer!r}, not an IoResult"))
         if not self.closed:
-            self._input(self.stack.on_io_result, result)
+            self._input(self.stack.on_io_result, answer)
 
     def _arm_timer(self) -> None:
         deadline = self.stack.next_deadline_ns()

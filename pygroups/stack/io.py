@@ -9,15 +9,19 @@ Rules of this module:
    fails is reported as ``on_connection_closed(conn_id, error)`` without a prior open.
 3. Anything else that takes time (binding a port, listing Kubernetes pods) is an `IoRequest`
    answered by exactly one `IoResult` with the same ``request_id`` through ``on_io_result``;
-   the stack routes it back to the layer that emitted the request.
-4. Application events (`AppEvent`) are what the top of the stack hands to the channel.
+   the stack routes it back to the layer that emitted the request. Requests are plain frozen data
+   (never a closure), so a simulator or a test can read them; a protocol's own request and result
+   types live with the protocol (e.g. `pygroups.protocols.kubernetes.requests.ListPods`), and the
+   driver maps each request type to the client that carries it out.
+4. An `IoHint` needs no answer and may be dropped (e.g. "warm up the Kubernetes client"): it can
+   save time, never change behaviour.
+5. Application events (`AppEvent`) are what the top of the stack hands to the channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NewType
+from typing import ClassVar, NewType
 
 from pygroups.address import IpAddress
 from pygroups.message import Message
@@ -78,6 +82,19 @@ class IoRequest(IoCommand):
     """A command answered by one `IoResult` carrying the same ``request_id``."""
 
     request_id: int
+    what: ClassVar[str] = "I/O request"
+    """Names the request in logs and in `failed`'s text."""
+
+    def failed(self, error: BaseException) -> IoFailed:
+        """The answer when the client carrying the request out raised (a bug or an unforeseen error:
+        clients return the failures they expect inside their result)."""
+        return IoFailed(self.request_id, f"{self.what} failed: {error!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class IoHint(IoCommand):
+    """A command that needs no answer and that an executor without a handler for it drops: it may
+    only save time (e.g. build a slow client before its first request), never change behaviour."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,25 +106,6 @@ class Listen(IoRequest):
     addr: IpAddress
     port_range: int = 0
     options: SocketOptions = SocketOptions()
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CallBlocking(IoRequest):
-    """Run ``fn()`` off the event loop (the asyncio driver uses a worker thread) and answer with
-    `CallDone` carrying its return value, or `IoFailed` if it raised.
-
-    For blocking client libraries: the Kubernetes API client (KUBE_PING), DNS resolution (DNS_PING).
-    The layer builds ``fn`` from an injected object and never calls it itself, so it stays sans-IO;
-    the simulator runs such calls (fakes, in tests) on its own schedule. ``fn`` must catch and
-    return the failures it expects: an exception means a bug or an unforeseen error. ``what``
-    names the call in logs."""
-
-    fn: Callable[[], object]
-    what: str = ""
-
-    def failed(self, error: BaseException) -> IoFailed:
-        """The answer when ``fn`` raised."""
-        return IoFailed(self.request_id, f"{self.what or 'blocking call'} failed: {error!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +156,6 @@ class Listening(IoResult):
     """A `Listen` succeeded; ``addr`` is the address actually bound (the real port when 0 was asked)."""
 
     addr: IpAddress
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CallDone(IoResult):
-    """A `CallBlocking` returned ``value``."""
-
-    value: object
 
 
 # --- application events (stack -> channel) -----------------------------------------------------------

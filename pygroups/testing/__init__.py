@@ -17,22 +17,26 @@ __all__ = [
     "SimulationFailure",
 ]
 
-# The Kubernetes API stand-in, its label selectors and its CA load on first use (they pull in threads,
-# sockets and, for TLS, the optional ``cryptography`` package): ``from pygroups.testing.kubeapi import ...``.
-_LAZY = {
-    "DnsServer": "pygroups.testing.dnsserver",  # the DNS stand-in (threads, sockets, dnspython)
-    "KubeApiServer": "pygroups.testing.kubeapi",
-    "Fault": "pygroups.testing.kubeapi",
-    "make_pod": "pygroups.testing.kubeapi",
-    "parse_selector": "pygroups.testing.labels",
-    "CertificateAuthority": "pygroups.testing.tlsca",
-}
+# The stand-ins (pygroups.testing.servers: the Kubernetes API server with its label selectors and CA, the DNS
+# server) load on first use: they pull in threads, sockets and, for TLS, the optional ``cryptography`` package.
+_LAZY = frozenset({"CertificateAuthority", "DnsServer", "Fault", "KubeApiServer", "make_pod", "parse_selector"})
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module 'pygroups.testing' has no attribute {name!r}")
-    import importlib
+    if name == "DnsServer":
+        from pygroups.testing.servers.dnsserver import DnsServer
 
-    return getattr(importlib.import_module(module), name)
+        return DnsServer
+    if name == "parse_selector":
+        from pygroups.testing.servers.labels import parse_selector
+
+        return parse_selector
+    if name == "CertificateAuthority":
+        from pygroups.testing.servers.tlsca import CertificateAuthority
+
+        return CertificateAuthority
+    from pygroups.testing.servers import kubeapi
+
+    return getattr(kubeapi, name)

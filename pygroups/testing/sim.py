@@ -30,6 +30,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pygroups.address import Address, IpAddress
 from pygroups.clock import ManualClock
@@ -45,9 +46,9 @@ from pygroups.protocols.shared_loopback import (
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import (
     AppEvent,
-    CallBlocking,
-    CallDone,
     IoCommand,
+    IoHint,
+    IoRequest,
     IoResult,
     Received,
     ViewInstalled,
@@ -80,6 +81,10 @@ def stack_factory(stack: str, variables: Mapping[str, str] | None = None) -> Cal
     return build
 
 
+SimIoHandler = Callable[[Any], IoResult | None]
+"""A fake carrying out one I/O request (e.g. `ListPods`) at once; returns its answer (None for a hint)."""
+
+
 class SimulationFailure(AssertionError):
     """An invariant broke or a condition was not reached; the message carries the seed."""
 
@@ -100,9 +105,12 @@ class SimNode:
     """One simulated member: a name, a layer factory (to restart it), and its current stack."""
 
     def __init__(
-        self, network: SimNetwork, name: str, index: int, factory: Callable[[], Sequence[Layer]]
+        self, network: SimNetwork, name: str, index: int, factory: Callable[[], Sequence[Layer]],
+        io_handlers: Mapping[type[IoCommand], SimIoHandler] | None = None,
     ) -> None:
         self.network = network
+        self.io_handlers: dict[type[IoCommand], SimIoHandler] = dict(io_handlers or {})
+        """This node's fakes for I/O requests, before the network's (`SimNetwork.io_handlers`)."""
         self.name = name
         self.index = index
         self.factory = factory
@@ -172,6 +180,7 @@ class SimNetwork:
         reorder_delay_ns: int = 10 * MS,
         codec: Codec | None = None,
         trace: bool = False,
+        io_handlers: Mapping[type[IoCommand], SimIoHandler] | None = None,
     ) -> None:
         env = os.environ.get(SEED_ENV)
         self.seed = int(env, 0) if env else seed
@@ -186,8 +195,11 @@ class SimNetwork:
         self.trace: list[tuple[int, str, str, str, str]] | None = [] if trace else None
         self.route: Callable[[Packet], None] = self.default_route
         self.io_handler: Callable[[SimNode, IoCommand], None] = self._unhandled_io
+        self.io_handlers: dict[type[IoCommand], SimIoHandler] = dict(io_handlers or {})
+        """Fakes answering typed I/O requests by type (``{ListPods: fake_api, ResolveDns: fake_dns}``) for
+        every node; a node's own (`add_node`) come first. An `IoHint` without one is dropped."""
         self.call_latency_ns = latency_ns[1]
-        """How long a `CallBlocking` (a fake Kubernetes API, a fake resolver) takes in simulated time."""
+        """How long such a request (a fake Kubernetes API, a fake resolver) takes in simulated time."""
         self._heap: list[tuple[int, int, Packet, int]] = []
         self._results: list[tuple[int, int, SimNode, IoResult, int]] = []
         self._seq = 0
@@ -205,9 +217,11 @@ class SimNetwork:
     # --- building -------------------------------------------------------------------------------------
 
     def add_node(self, name: str, factory: Callable[[], Sequence[Layer]] | None = None, *,
-                 stack: str | None = None, variables: Mapping[str, str] | None = None) -> SimNode:
+                 stack: str | None = None, variables: Mapping[str, str] | None = None,
+                 io_handlers: Mapping[type[IoCommand], SimIoHandler] | None = None) -> SimNode:
         """Add a node whose layers (bottom first, a `SimTransport` at index 0) come from ``factory``,
-        or from the stock or file stack ``stack`` (e.g. ``"sim-core.xml"``, see `stack_factory`)."""
+        or from the stock or file stack ``stack`` (e.g. ``"sim-core.xml"``, see `stack_factory`);
+        ``io_handlers`` are its own fakes for I/O requests (see `io_handlers`)."""
         if any(n.name == name for n in self.nodes):
             raise LocalProtocolError(f"duplicate node name {name!r}")
         if (factory is None) == (stack is None):
@@ -215,7 +229,7 @@ class SimNetwork:
         if factory is None:
             assert stack is not None
             factory = stack_factory(stack, variables)
-        node = SimNode(self, name, len(self.nodes), factory)
+        node = SimNode(self, name, len(self.nodes), factory, io_handlers)
         self.nodes.append(node)
         return node
 
@@ -352,9 +366,9 @@ class SimNetwork:
             for cmd in node.stack.take_io():
                 if isinstance(cmd, SimSend):
                     self._send(node, cmd, cluster)
-                elif isinstance(cmd, CallBlocking):
-                    self._call_blocking(node, cmd)
-                else:
+                elif (handler := self._io_handler_for(node, cmd)) is not None:
+                    self._run_io_handler(node, cmd, handler)
+                elif not isinstance(cmd, IoHint):  # a hint nobody handles is dropped, as the driver drops it
                     self.io_handler(node, cmd)
             node.events.extend(node.stack.take_events())
         except Exception as e:
@@ -363,12 +377,27 @@ class SimNetwork:
                 e.add_note(note)
             raise
 
-    def _call_blocking(self, node: SimNode, cmd: CallBlocking) -> None:
-        """Run the call now (it must be a fake: no real I/O) and answer it ``call_latency_ns`` later."""
+    def _io_handler_for(self, node: SimNode, cmd: IoCommand) -> SimIoHandler | None:
+        """The node's fake for ``cmd``'s type (or a base class), else the network's."""
+        for table in (node.io_handlers, self.io_handlers):
+            for kind in type(cmd).__mro__:
+                if (handler := table.get(kind)) is not None:
+                    return handler
+        return None
+
+    def _run_io_handler(self, node: SimNode, cmd: IoCommand, handler: SimIoHandler) -> None:
+        """Run the fake now (no real I/O) and answer a request ``call_latency_ns`` later; an exception
+        becomes `IoFailed`, as in the asyncio driver."""
         try:
-            result: IoResult = CallDone(cmd.request_id, cmd.fn())
+            result = handler(cmd)
         except Exception as e:
+            if not isinstance(cmd, IoRequest):
+                return
             result = cmd.failed(e)
+        if not isinstance(cmd, IoRequest):
+            return
+        if not isinstance(result, IoResult):
+            result = cmd.failed(TypeError(f"the handler returned {result!r}, not an IoResult"))
         self._seq += 1
         heapq.heappush(self._results, (self.now_ns + self.call_latency_ns, self._seq, node, result, node.incarnation))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
+import subprocess  # noqa: TID251 - runs `python -m pygroups`
 import sys
 from pathlib import Path
 

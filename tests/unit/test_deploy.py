@@ -17,7 +17,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import kubernetes.client as kubernetes_client
+import kubernetes.client as kubernetes_client  # noqa: TID251 - the manifests are checked against the client's models
 import pytest
 import yaml  # PyYAML: a dependency of the kubernetes client, itself a pygroups dependency
 

@@ -1,94 +1,26 @@
-"""``pygroups doctor``: the report for KUBE_PING (API failures with their explanation, pod verdicts, targets), DNS_PING
-and TCPPING, the exit codes, and the probe with a real temporary node against a running pygroups member."""
+"""``pygroups doctor`` without a network: configuration errors, TCPPING's targets, DNS_PING's report through a
+fake `ResolveDns` handler, and `fetch_from_dns` (Java's fetchFromDns). The checks against a Kubernetes API
+stand-in and a running member are in tests/integration/test_doctor.py."""
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - a real member runs on asyncio next to the doctor
 import io
-import socket  # noqa: TID251 - picking free loopback ports
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from pygroups.cli import main
-from pygroups.doctor import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEM, diagnose, diagnose_async
+from pygroups.doctor import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEM, diagnose
 from pygroups.protocols.dns.records import Resolution
-from pygroups.stack.layer import Layer
-from pygroups.testing.kubeapi import KubeApiServer, make_pod
+from pygroups.protocols.dns.requests import DnsResolved, ResolveDns
+from pygroups.protocols.kubernetes.api import ErrorKind, KubeError, KubeResult
+from pygroups.protocols.kubernetes.requests import ListPods, PodsListed
 
-FIXTURE = str(Path(__file__).parent / "protocols" / "kubernetes" / "tcp-kube.xml")
-
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return int(port)
-    raise RuntimeError("no two free adjacent ports")
-
-
-@pytest.fixture
-def api() -> Iterator[KubeApiServer]:
-    with KubeApiServer() as server:
-        yield server
-
-
-def kube_vars(api: KubeApiServer, port: int = 7800, labels: str = "app=cache") -> dict[str, str]:
-    return {"port": str(port), "KUBERNETES_SERVICE_HOST": api.host, "KUBERNETES_SERVICE_PORT": str(api.port),
-            "KUBERNETES_NAMESPACE": "default", "KUBERNETES_LABELS": labels, "KUBERNETES_OPERATION_SLEEP": "1",
-            "KUBERNETES_CA_CERTIFICATE_FILE": api.ca_file, "KUBERNETES_SA_TOKEN_FILE": api.token_file}
+KUBE_FIXTURE = str(Path(__file__).parent / "protocols" / "kubernetes" / "tcp-kube.xml")
 
 
 def run_doctor(config: str, variables: dict[str, str], **kw: object) -> tuple[int, str]:
     out = io.StringIO()
     rc = diagnose(config, variables=variables, out=out, environ={}, **kw)  # type: ignore[arg-type]
     return rc, out.getvalue()
-
-
-def test_healthy_pod_list_lists_every_pod_with_its_verdict(api: KubeApiServer) -> None:
-    api.add_pod(make_pod("cache-0", "127.0.0.1", labels={"app": "cache"}))
-    api.add_pod(make_pod("cache-1", "127.0.0.2", labels={"app": "cache"}, ready=False))
-    api.add_pod(make_pod("cache-2", None, labels={"app": "cache"}, phase="Pending"))
-    api.add_pod(make_pod("web-0", "127.0.0.9", labels={"app": "web"}))
-    rc, text = run_doctor(FIXTURE, kube_vars(api), addr="127.0.0.1")
-    assert rc == EXIT_OK, text
-    assert "GET https://127.0.0.1:" in text and "/api/v1/namespaces/default/pods?labelSelector=app%3Dcache" in text
-    assert "cache-0  ip=127.0.0.1" in text and "-> this node" in text
-    assert "cache-1  ip=127.0.0.2" in text and "not ready" in text and "-> probed" in text
-    assert "cache-2  ip=None" in text and "skipped: no-ip" in text
-    assert "web-0" not in text
-    assert "discovery requests go to 3 address(es): 127.0.0.1:7801, 127.0.0.2:7800, 127.0.0.2:7801" in text
-    assert "no problem found" in text
-
-
-def test_403_prints_the_role_and_fails(api: KubeApiServer) -> None:
-    api.forbid("default")
-    rc, text = run_doctor(FIXTURE, kube_vars(api))
-    assert rc == EXIT_PROBLEM
-    assert "HTTP 403 Forbidden" in text and "kind: Role\n" in text and "kind: RoleBinding" in text
-    assert api.token not in text
-
-
-def test_selector_matching_nothing_is_a_problem(api: KubeApiServer) -> None:
-    api.add_pod(make_pod("web-0", "127.0.0.9", labels={"app": "web"}))
-    rc, text = run_doctor(FIXTURE, kube_vars(api, labels="app=cahce"), addr="127.0.0.1")
-    assert rc == EXIT_PROBLEM
-    assert "no pod with an IP in namespace 'default' with labels 'app=cahce'" in text
-
-
-def test_own_pod_missing_is_a_problem(api: KubeApiServer) -> None:
-    api.add_pod(make_pod("cache-1", "127.0.0.2", labels={"app": "cache"}))
-    rc, text = run_doctor(FIXTURE, kube_vars(api), addr="127.0.0.1")
-    assert rc == EXIT_PROBLEM and "own address 127.0.0.1:7800 is not among" in text
 
 
 def test_bad_config_exits_2(tmp_path: Path) -> None:
@@ -104,41 +36,34 @@ def test_tcpping_targets_are_listed() -> None:
 
 
 def test_dns_ping_uses_the_layers_own_explanation() -> None:
-    class Fake:
-        def resolve_ips(self, query: str, record_type: str) -> Resolution:
-            return Resolution.of(["127.0.0.5"])
+    asked: list[ResolveDns] = []
 
-    def prepare(layer: Layer) -> None:
-        layer.resolver = Fake()  # type: ignore[attr-defined]
+    def fake(request: ResolveDns) -> DnsResolved:
+        asked.append(request)
+        return DnsResolved(request.request_id, Resolution.of(["127.0.0.5"]))
 
     rc, text = run_doctor("dns-ping.xml", {"jgroups.bind_addr": "127.0.0.1", "jgroups.dns.query": "cache.svc"},
-                          prepare=prepare)
+                          io_handlers={ResolveDns: fake})
     assert "DNS_PING asks" in text and "cache.svc" in text and "127.0.0.5" in text, text
+    assert [(r.queries, r.record_type) for r in asked] == [(("cache.svc",), "A")]
     assert rc == EXIT_OK
 
 
-def test_probe_lists_the_members_that_answer(api: KubeApiServer) -> None:
-    from pygroups.aio.channel import Channel
+def test_kube_ping_report_through_a_fake_list_pods_handler() -> None:
+    """The API call is a typed request: a fake handler stands in for the API (no socket), and sees its config."""
+    asked: list[ListPods] = []
 
-    port = free_port_pair()
-    api.add_pod(make_pod("member", "127.0.0.1", labels={"app": "cache"}))
-    variables = kube_vars(api, port)
+    def forbidden(request: ListPods) -> PodsListed:
+        asked.append(request)
+        error = KubeError(ErrorKind.FORBIDDEN, "Server returned HTTP response code: 403", 403)
+        return PodsListed(request.request_id, KubeResult.failure(request.config.url, error, attempts=3,
+                                                                 service_account="prod:cache-sa", token_sent=True))
 
-    async def scenario() -> tuple[int, str, int, str]:
-        ch = Channel(FIXTURE, variables=variables, name="member")
-        await ch.connect("demo", timeout=20)
-        try:
-            out, other = io.StringIO(), io.StringIO()
-            rc = await diagnose_async(FIXTURE, variables=variables, cluster="demo", addr="127.0.0.1", timeout=1.0,
-                                      out=out, environ={})
-            rc2 = await diagnose_async(FIXTURE, variables=variables, cluster="other", addr="127.0.0.1", timeout=0.5,
-                                       out=other, environ={})
-            return rc, out.getvalue(), rc2, other.getvalue()
-        finally:
-            await ch.close()
-
-    rc, text, rc2, text2 = asyncio.run(asyncio.wait_for(scenario(), 60))
-    assert "members of cluster 'demo' that answered (1):" in text, text
-    assert f"member  127.0.0.1:{port}  coordinator" in text
-    assert rc == EXIT_OK, text
-    assert rc2 == EXIT_PROBLEM and "nobody answered discovery requests for cluster 'other'" in text2
+    variables = {"port": "7800", "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                 "KUBERNETES_NAMESPACE": "prod", "KUBERNETES_LABELS": "app=cache"}
+    rc, text = run_doctor(KUBE_FIXTURE, variables, io_handlers={ListPods: forbidden})
+    assert rc == EXIT_PROBLEM
+    assert "the API call failed after 3 attempt(s)" in text and "HTTP 403 Forbidden" in text
+    assert "name: cache-sa" in text
+    (request,) = asked
+    assert request.config.url == "https://10.96.0.1:443/api/v1/namespaces/prod/pods?labelSelector=app%3Dcache"

@@ -6,21 +6,21 @@ ports with ``probe_transport_ports``), any other address at the **transport's** 
 bind_port+port_range``; never to our own physical address (JGRP-2669). Members find each other
 without a static list, so the protocol is dynamic (no cache dissemination).
 
-The DNS lookup is blocking I/O, so the layer never runs it: it emits `CallBlocking` with a bound
-call of its injected ``resolver`` (`DnsResolver` by default, a fake in tests) and sends the requests
-when the `CallDone` comes back. Failures (NXDOMAIN, timeouts, malformed answers) are logged and
-give an empty or partial target list; the node then forms a singleton, as in Java.
+The DNS lookup is blocking I/O, so the layer never runs it: it emits a `ResolveDns` request (the
+names, record type, server and timeout) and sends the discovery requests when the `DnsResolved`
+answer comes back (the asyncio driver resolves with `pygroups.aio.dns`, a simulation or a test with
+a fake). Failures (NXDOMAIN, timeouts, malformed answers) are logged and give an empty or partial
+target list; the node then forms a singleton, as in Java.
 
 Deliberate differences from Java: an unknown ``dns_record_type`` is a configuration error at
 init (Java fails at the first discovery run); empty items in the comma list are skipped (Java
 resolves ``""``, which is the loopback address); the DNS timeout is short and configurable
 (``resolver_timeout``); SRV targets the OS does not know are asked from ``dns_address`` too
-(see `pygroups.protocols.dns.resolver`).
+(see `pygroups.aio.dns`).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,14 +28,9 @@ from pygroups.address import Address, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import GetPhysicalAddress
 from pygroups.protocols.discovery import Discovery, Responses, ping_data
-from pygroups.protocols.dns.records import (
-    DNSResolver,
-    Resolution,
-    check_record_type,
-    resolve_all,
-    split_queries,
-)
-from pygroups.stack.io import CallBlocking, CallDone, IoFailed, IoResult
+from pygroups.protocols.dns.records import Resolution, check_record_type, parse_dns_address, split_queries
+from pygroups.protocols.dns.requests import DEFAULT_TIMEOUT_S, DnsResolved, ResolveDns
+from pygroups.stack.io import IoFailed, IoResult
 from pygroups.stack.properties import Bool, Str, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.headers.ping import PingData, PingHeader
@@ -68,10 +63,8 @@ class DNS_PING(Discovery):
 
     def __init__(self) -> None:
         super().__init__()
-        self.resolver: DNSResolver | None = None
-        """Injected before init (tests, custom resolvers); otherwise a `DnsResolver` from the attributes."""
-        self.resolver_timeout: float = 2.0
-        """Seconds per DNS query of the default resolver (Python only; JNDI waits up to 15 s)."""
+        self.resolver_timeout: float = DEFAULT_TIMEOUT_S
+        """Seconds per DNS query (Python only; JNDI waits up to 15 s)."""
         self._lookups: dict[int, _Lookup] = {}
         self._running = False
         self.last_resolution: Resolution | None = None
@@ -90,15 +83,22 @@ class DNS_PING(Discovery):
         check_record_type(self.dns_record_type)
 
     def init(self) -> None:
+        """Java ``init()`` builds ``AddressedDNSResolver`` (with a ``dns_address``) or ``DefaultDNSResolver``:
+        here the resolver is the driver's, so only its settings are checked (a bad address fails here)."""
         super().init()
-        if self.resolver is None:
-            self.resolver = self._default_resolver()
+        self.check_resolver_settings()
 
-    def _default_resolver(self) -> DNSResolver:
-        """Java ``init()``: ``AddressedDNSResolver`` with a ``dns_address``, else ``DefaultDNSResolver``."""
-        from pygroups.protocols.dns.resolver import DnsResolver  # the only module here that does I/O
+    def check_resolver_settings(self) -> None:
+        """ConfigError for a ``dns_address`` that is not ``host[:port]`` or a timeout that is not positive."""
+        if self.resolver_timeout <= 0:
+            raise ConfigError(f"DNS timeout must be positive, got {self.resolver_timeout}")
+        if self.dns_address.strip():
+            parse_dns_address(self.dns_address.strip())
 
-        return DnsResolver(self.dns_address, timeout=self.resolver_timeout)
+    def resolve_request(self, request_id: int) -> ResolveDns:
+        """The lookup of one discovery run, from the attributes as they are now."""
+        return ResolveDns(request_id, tuple(split_queries(self.dns_query)), self.dns_record_type,
+                          self.dns_address.strip(), self.resolver_timeout)
 
     def start(self) -> None:
         super().start()
@@ -126,15 +126,10 @@ class DNS_PING(Discovery):
         physical = None if me is None else self.down_layer.query_down(GetPhysicalAddress(me))
         wanted = members if members is not None and len(members) <= self.max_members_in_discovery_request else None
         data = ping_data(me, False, self.stack.logical_name, physical, mbrs=wanted)  # JGRP-1670
-        resolver = self.resolver
-        if resolver is None:
-            self.log.error("no DNS resolver (init() did not run); no discovery requests sent")
-            return
         request_id = self.stack.new_request_id()
         self._lookups[request_id] = _Lookup(data, physical, initial_discovery, self.dns_record_type, self.now_ns())
         self.counters["dns_lookups"] += 1
-        fn = functools.partial(resolve_all, resolver, split_queries(self.dns_query), self.dns_record_type)
-        self.emit(CallBlocking(request_id, fn, "dns"))
+        self.emit(self.resolve_request(request_id))
 
     def on_io_result(self, result: IoResult) -> None:
         lookup = self._lookups.pop(result.request_id, None)
@@ -142,13 +137,14 @@ class DNS_PING(Discovery):
             self.counters["dns_results_ignored"] += 1  # stopped meanwhile
             return
         took_ms = (self.now_ns() - lookup.started_ns) // MS
-        if isinstance(result, CallDone) and isinstance(result.value, Resolution):
-            resolution = result.value
-        elif isinstance(result, IoFailed):
-            resolution = Resolution(problems=(f"DNS lookup failed: {result.error}",))
-        else:
-            resolution = Resolution(problems=(f"DNS lookup returned {type(getattr(result, 'value', result))!r}, "
-                                              "not a Resolution",))
+        match result:
+            case DnsResolved(resolution=Resolution() as resolution):
+                pass
+            case IoFailed(error=error):
+                resolution = Resolution(problems=(f"DNS lookup failed: {error}",))
+            case _:
+                value = getattr(result, "resolution", result)
+                resolution = Resolution(problems=(f"DNS lookup returned {type(value)!r}, not a Resolution",))
         self.last_resolution = resolution
         if resolution.problems:
             self.counters["dns_problems"] += 1
@@ -201,20 +197,7 @@ class DNS_PING(Discovery):
         hdr = PingHeader(PingHeader.Type.GET_MBRS_REQ, self.cluster_name, lookup.initial)
         self.send_discovery_requests(targets, hdr, lookup.data)
 
-    # --- management -----------------------------------------------------------------------------------
-
-    def fetch_from_dns(self) -> Resolution:
-        """Java ``fetchFromDns()``: run the configured lookup now and return what it found and why not.
-
-        Blocking (real DNS through the resolver): for tools such as ``pygroups doctor``, never from
-        inside a running stack's input."""
-        if self.resolver is None:
-            self.resolver = self._default_resolver()
-        check_record_type(self.dns_record_type)
-        queries = split_queries(self.dns_query)
-        if not queries:
-            return Resolution(problems=("dns_query is empty: set dns_query or jgroups.dns.dns_query",))
-        return resolve_all(self.resolver, queries, self.dns_record_type)
+    # --- diagnosis (pygroups doctor resolves with pygroups.aio.dns, then asks for these words) -------------
 
     def explain(self, resolution: Resolution) -> list[str]:
         """Plain words for ``pygroups doctor``: what was asked, what came back, and whom we would probe."""

@@ -1,8 +1,9 @@
 """What DNS_PING and its resolvers exchange: record types, `Resolution`, the resolver interface.
 
-Sans-IO: DNS_PING holds a resolver object and only hands its bound method to the driver
-(`CallBlocking`); this module defines the contract both sides share, so the layer never imports
-the networking resolver's internals and tests can inject a fake.
+Sans-IO: DNS_PING emits a `ResolveDns` request (plain data) and reads the `Resolution` of the answer;
+the resolver that does the lookups lives at the edge (`pygroups.aio.dns`). This module defines what
+both sides share, so the layer never imports the networking resolver and tests can answer with a fake
+(`resolve_all` over a `DNSResolver`).
 """
 
 from __future__ import annotations

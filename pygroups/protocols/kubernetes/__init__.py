@@ -1,12 +1,13 @@
 """Kubernetes discovery (KUBE_PING) building blocks.
 
 ``pods``: the sans-IO core, parsing the pods API answer and turning it into discovery targets exactly as
-jgroups-kubernetes 3.0.0 does. ``client``: the blocking API client (`KubeClient`, run off the event loop).
-``kube_ping``: the KUBE_PING layer, registered by ``pygroups.protocols`` (not imported here, to keep this
-package importable without the stack).
+jgroups-kubernetes 3.0.0 does. ``api``: the values of an API call (`KubeConfig`, `KubeResult`, `KubeError`).
+``requests``: KUBE_PING's `ListPods` request and its `PodsListed` answer. The blocking API client
+(`KubeClient`) is at the edge, in `pygroups.aio.kubernetes`. ``kube_ping``: the KUBE_PING layer,
+registered by ``pygroups.protocols`` (not imported here, to keep this package importable without the stack).
 """
 
-from pygroups.protocols.kubernetes.client import ErrorKind, KubeClient, KubeConfig, KubeError, KubeResult
+from pygroups.protocols.kubernetes.api import ErrorKind, KubeConfig, KubeError, KubeResult
 from pygroups.protocols.kubernetes.pods import (
     ParsedPods,
     Pod,
@@ -27,7 +28,6 @@ from pygroups.protocols.kubernetes.pods import (
 
 __all__ = [
     "ErrorKind",
-    "KubeClient",
     "KubeConfig",
     "KubeError",
     "KubeResult",

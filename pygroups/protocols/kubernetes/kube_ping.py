@@ -3,7 +3,8 @@
 Each discovery round lists the pods of ``namespace`` matching ``labels`` (one API call, no cache), turns
 them into physical addresses (pod IP x ``bind_port .. bind_port+port_range``, `pods.plan_targets`) and
 sends a GET_MBRS_REQ to each, like TCPPING. The API call is blocking, so the layer never makes it: it
-emits `CallBlocking` with the injected client's ``fetch`` and continues in `on_io_result` (sans-IO).
+emits a `ListPods` request (plain data: the `KubeConfig`) and continues with the `PodsListed` answer in
+`on_io_result` (sans-IO); the asyncio driver answers with `pygroups.aio.kubernetes`, a test with a fake.
 
 Java behaviour kept: attribute names, defaults and environment aliases in Java's order (the XML wins,
 then each alias - ``variables`` then the environment - then the default; an empty variable counts as
@@ -14,10 +15,11 @@ sends nothing, so a joiner becomes a singleton after ``join_timeout``; static di
 disseminates the address cache). Requests: OOB|DONT_BUNDLE, PingHeader under id 2017, one PingData.
 
 Differences from Java, on purpose: the API call runs off the event loop (Java blocks the joining thread);
-as in Java the wait for answers (``join_timeout``) starts once the API has answered. A `KubeClient` is made
-at init() without touching files (client certificate problems show at the first call, not at init()). The
-deprecation check reads the names as the attributes were (``build_layers`` sets `env_lookup`). See
-`pygroups.protocols.kubernetes.client` for the HTTP-level differences (IPv6 hosts, size cap, proxies).
+as in Java the wait for answers (``join_timeout``) starts once the API has answered. The client settings are
+fixed at init() without touching files (client certificate problems show at the first call, not at init()),
+and init() emits `WarmUpKubeClient` so the driver builds the client off the loop before the first discovery.
+The deprecation check reads the names as the attributes were (``build_layers`` sets `env_lookup`). See
+`pygroups.aio.kubernetes` for the HTTP-level differences (IPv6 hosts, size cap, proxies).
 
 Added for the "every pod forms its own cluster" complaint: on 403/401, on a selector matching nobody,
 on our own pod missing from the list, the log says what is wrong and what to apply (`explain_failure`,
@@ -29,21 +31,22 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import cast
 
 from pygroups.address import Address, IpAddress
 from pygroups.errors import ConfigError
 from pygroups.events import GetPhysicalAddress
 from pygroups.protocols.discovery import Discovery, Responses, ping_data
-from pygroups.protocols.kubernetes.client import ErrorKind, KubeConfig, KubeError, KubeResult
+from pygroups.protocols.kubernetes.api import MAX_BODY_BYTES, ErrorKind, KubeConfig, KubeError, KubeResult
 from pygroups.protocols.kubernetes.pods import Pod, SkipReason, TargetPlan, plan_targets
+from pygroups.protocols.kubernetes.requests import ListPods, PodsListed, WarmUpKubeClient
 from pygroups.stack.config import make_lookup
-from pygroups.stack.io import CallBlocking, CallDone, IoFailed, IoResult
+from pygroups.stack.io import IoFailed, IoResult
 from pygroups.stack.properties import Bool, Converter, Int, Long, Str, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.headers.ping import PingHeader
 
-__all__ = ["KUBE_PING", "Finding", "PodFetcher", "explain_failure", "explain_pods", "format_pods", "rbac_yaml"]
+__all__ = ["KUBE_PING", "Finding", "explain_failure", "explain_pods", "format_pods", "rbac_yaml"]
 
 _OptStr = cast("Converter[str | None]", Str)
 
@@ -53,12 +56,6 @@ DEPRECATED_ALIASES: tuple[tuple[str, str], ...] = (
     ("KUBERNETES_LABELS", "OPENSHIFT_KUBE_PING_LABELS"),
     ("KUBERNETES_SA_TOKEN_FILE", "SA_TOKEN_FILE"),
 )
-
-
-class PodFetcher(Protocol):
-    """What KUBE_PING needs from a client: a blocking ``fetch`` (run off the loop) returning a KubeResult."""
-
-    def fetch(self) -> KubeResult: ...
 
 
 @dataclass(slots=True)
@@ -107,12 +104,12 @@ class KUBE_PING(Discovery):
                                       env=("KUBERNETES_USE_NOT_READY_ADDRESSES",))
     dump_requests: bool = prop(Bool, False, "Print every API request and answer to stdout")
 
-    #: Not a JGroups attribute: the largest API answer accepted (see client.MAX_BODY_BYTES).
-    max_body_bytes: int = 8 * 1024 * 1024
+    #: Not a JGroups attribute: the largest API answer accepted (see api.MAX_BODY_BYTES).
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def __init__(self) -> None:
         super().__init__()
-        self.client: PodFetcher | None = None  # injected, or a KubeClient made at init()
+        self.api_config: KubeConfig | None = None  # what every ListPods asks, fixed at init() (None: disabled)
         self.env_lookup: Callable[[str], str | None] | None = None  # Java sysprops + env (default: os.environ)
         self.tp_bind_port: int | None = None
         self.last_result: KubeResult | None = None
@@ -152,8 +149,8 @@ class KUBE_PING(Discovery):
             self.log.warning("namespace not set; clustering disabled")
             return
         self.log.info("namespace %s set; clustering enabled", self.namespace)
-        if self.client is None:
-            self.client = self.make_client()
+        self.api_config = self.kube_config()
+        self.emit(WarmUpKubeClient(self.api_config))
         self.log.debug("KUBE_PING configuration: %s", self)
 
     def kube_config(self) -> KubeConfig:
@@ -167,13 +164,6 @@ class KUBE_PING(Discovery):
             client_key_password=self.clientKeyPassword, client_key_algo=self.clientKeyAlgo,
             ca_cert_file=self.caCertFile, sa_token_file=self.saTokenFile, dump_requests=self.dump_requests,
             max_body_bytes=self.max_body_bytes)
-
-    def make_client(self) -> PodFetcher:
-        """The real API client. Its ``fetch`` runs only through CallBlocking; constructing it starts a warm-up
-        thread (importing the kubernetes package and the TLS setup take seconds; no request is made)."""
-        from pygroups.protocols.kubernetes.client import KubeClient
-
-        return KubeClient(self.kube_config(), warm_up=True)
 
     def check_deprecated_properties(self) -> None:
         lookup = self.env_lookup if self.env_lookup is not None else make_lookup(None)
@@ -203,7 +193,7 @@ class KUBE_PING(Discovery):
         timer = responses.timer
         wait_ns = None if timer is None else max(timer.deadline_ns - self.now_ns(), 0)
         rnd = _Round(None if members is None else tuple(members), initial_discovery, responses, wait_ns)
-        if self.namespace is None or self.client is None:
+        if self.namespace is None or self.api_config is None:
             self._discover(rnd, ())  # Java: readAll() is empty, nothing is sent
             return
         if timer is not None:
@@ -214,19 +204,19 @@ class KUBE_PING(Discovery):
         rid = self.stack.new_request_id()
         self._inflight[rid] = rnd
         self.counters["api_calls"] += 1
-        self.emit(CallBlocking(rid, self.client.fetch, "kubernetes pods"))
+        self.emit(ListPods(rid, self.api_config))
 
     def fetch_from_kube(self, callback: Callable[[str], None] | None = None) -> int | None:
         """Java's ``fetchFromKube`` management operation, asynchronously: lists the pods and hands
         ``callback`` Java's text (``[Pod{name='..', ip='..', podGroup='..'}, ...]``); `last_result` and
         `last_pods` hold the details. Call it inside a stack input. Returns the request id."""
-        if self.client is None:
+        if self.api_config is None:
             if callback is not None:
                 callback("[]")
             return None
         rid = self.stack.new_request_id()
         self._fetch_callbacks[rid] = callback or (lambda _text: None)
-        self.emit(CallBlocking(rid, self.client.fetch, "kubernetes pods"))
+        self.emit(ListPods(rid, self.api_config))
         return rid
 
     def on_io_result(self, result: IoResult) -> None:
@@ -261,10 +251,11 @@ class KUBE_PING(Discovery):
 
     def _as_kube_result(self, result: IoResult) -> KubeResult:
         url = self.kube_config().url
-        if isinstance(result, CallDone) and isinstance(result.value, KubeResult):
-            return result.value
-        if isinstance(result, IoFailed):
-            return KubeResult.failure(url, KubeError(ErrorKind.CONNECTION, f"the API call failed: {result.error}"))
+        match result:
+            case PodsListed(result=KubeResult() as kres):
+                return kres
+            case IoFailed(error=error):
+                return KubeResult.failure(url, KubeError(ErrorKind.CONNECTION, f"the API call failed: {error}"))
         self.counters["bad_api_results"] += 1
         return KubeResult.failure(url, KubeError(ErrorKind.CONNECTION, f"the API client returned {result!r}"))
 

@@ -8,14 +8,27 @@ import socket  # noqa: TID251 - raw peers and busy ports
 import threading  # noqa: TID251 - a blocking call's worker thread
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from pygroups.address import IpAddress
 from pygroups.aio.driver import LoopClock, StackDriver
+from pygroups.aio.handlers import IoHandler
 from pygroups.errors import ChannelClosed
-from pygroups.stack.io import AppEvent, CallBlocking, CallDone, ConnId, IoFailed, Listen, Listening, Received
+from pygroups.protocols.dns.requests import ResolveDns
+from pygroups.protocols.kubernetes.requests import ListPods, WarmUpKubeClient
+from pygroups.stack.io import (
+    AppEvent,
+    ConnId,
+    IoFailed,
+    IoHint,
+    IoRequest,
+    IoResult,
+    Listen,
+    Listening,
+    Received,
+)
 from pygroups.stack.stack import ProtocolStack
 from tests.unit.aio.toys import LineTransport, until
 
@@ -46,7 +59,8 @@ class Node:
         await until(lambda: bool(pred()), self.changed)
 
 
-async def node(listen: bool = True, port: int = 0, port_range: int = 0, high_water: int = 1 << 20) -> Node:
+async def node(listen: bool = True, port: int = 0, port_range: int = 0, high_water: int = 1 << 20,
+               io_handlers: dict[type[Any], IoHandler] | None = None) -> Node:
     t = LineTransport(IpAddress(LOCAL, port) if listen else None, port_range)
     stack = ProtocolStack([t], clock=LoopClock(), rng=random.Random(7))
     changed = asyncio.Event()
@@ -58,7 +72,7 @@ async def node(listen: bool = True, port: int = 0, port_range: int = 0, high_wat
         errors.append(e)
         changed.set()
 
-    d = StackDriver(stack, on_event=events.append, on_error=on_error, high_water=high_water)
+    d = StackDriver(stack, on_event=events.append, on_error=on_error, high_water=high_water, io_handlers=io_handlers)
     n = Node(t, stack, d, changed, events, errors)
     d.call(stack.connect, "test")
     if listen:
@@ -295,19 +309,49 @@ def test_commands_from_init_run_when_the_driver_starts_and_settle_waits_for_them
     run(body)
 
 
-# --- CallBlocking: blocking client calls (Kubernetes API, DNS) off the event loop -------------------------
+# --- typed requests for blocking clients (Kubernetes API, DNS) run off the event loop -----------------------
 
 
-def test_call_blocking_runs_off_the_loop_and_answers_the_layer() -> None:
-    """While the call blocks its worker thread, the loop keeps running (timers, other tasks); then CallDone."""
+@dataclass(frozen=True, slots=True)
+class Blocking(IoRequest):
+    """A test request whose handler (given to the driver) blocks a worker thread."""
+
+    what: ClassVar[str] = "kubernetes pods"
+
+
+@dataclass(frozen=True, slots=True)
+class Done(IoResult):
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Warm(IoHint):
+    pass
+
+
+def test_default_handlers_cover_the_core_requests() -> None:
     async def body() -> None:
         n = await node(listen=False)
+        assert {ListPods, WarmUpKubeClient, ResolveDns} <= set(n.d.io_handlers)
+        await n.d.aclose()
+
+    run(body)
+
+
+def test_blocking_request_runs_off_the_loop_and_answers_the_layer() -> None:
+    """While the handler blocks its worker thread, the loop keeps running (timers, other tasks); then its answer."""
+    async def body() -> None:
         release = threading.Event()
         ticks = 0
+        loop_thread = threading.get_ident()
+        threads: list[int] = []
 
-        def blocking_call() -> str:
+        def blocking_call(req: Blocking) -> Done:
+            threads.append(threading.get_ident())
             assert release.wait(10), "the test never released the call"
-            return "pods"
+            return Done(req.request_id, "pods")
+
+        n = await node(listen=False, io_handlers={Blocking: blocking_call})
 
         async def ticker() -> None:
             nonlocal ticks
@@ -317,48 +361,77 @@ def test_call_blocking_runs_off_the_loop_and_answers_the_layer() -> None:
                     release.set()  # only a running loop gets here while the call blocks
                 await asyncio.sleep(0.01)
 
-        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), blocking_call, "test"))
+        rid = n.stack.new_request_id()
+        n.input(n.t.emit, Blocking(rid))
         await ticker()
-        await n.until(lambda: [r for r in n.t.results if isinstance(r, CallDone)])
-        (done,) = [r for r in n.t.results if isinstance(r, CallDone)]
-        assert done.value == "pods" and ticks >= 5
+        await n.until(lambda: [r for r in n.t.results if isinstance(r, Done)])
+        (done,) = [r for r in n.t.results if isinstance(r, Done)]
+        assert done == Done(rid, "pods") and ticks >= 5 and threads != [loop_thread]
         await n.d.aclose()
 
     run(body)
 
 
-def test_call_blocking_that_raises_is_answered_with_io_failed() -> None:
+def test_blocking_request_that_raises_is_answered_with_io_failed() -> None:
     async def body() -> None:
-        n = await node(listen=False)
-
-        def broken() -> None:
+        def broken(req: Blocking) -> Done:
             raise RuntimeError("no route to the API server")
 
-        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), broken, "kubernetes pods"))
+        def wrong(req: Blocking) -> str:
+            return "not an IoResult"
+
+        n = await node(listen=False, io_handlers={Blocking: broken})
+        n.input(n.t.emit, Blocking(n.stack.new_request_id()))
         await n.until(lambda: [r for r in n.t.results if isinstance(r, IoFailed)])
         (failed,) = [r for r in n.t.results if isinstance(r, IoFailed)]
         assert "kubernetes pods failed" in failed.error and "no route" in failed.error
         assert n.errors == [] and not n.d.closed  # an expected kind of failure, not a driver error
+        # a handler that answers nonsense is a failure of that request too
+        n.d.io_handlers[Blocking] = wrong  # type: ignore[assignment]
+        n.input(n.t.emit, Blocking(n.stack.new_request_id()))
+        await n.until(lambda: len([r for r in n.t.results if isinstance(r, IoFailed)]) == 2)
+        assert "not an IoResult" in [r for r in n.t.results if isinstance(r, IoFailed)][1].error
         await n.d.aclose()
 
     run(body)
 
 
-def test_call_blocking_result_after_close_is_dropped() -> None:
+def test_blocking_request_result_after_close_is_dropped() -> None:
     async def body() -> None:
-        n = await node(listen=False)
         started, release = threading.Event(), threading.Event()
 
-        def slow() -> str:
+        def slow(req: Blocking) -> Done:
             started.set()
             release.wait(10)
-            return "late"
+            return Done(req.request_id, "late")
 
-        n.input(n.t.emit, CallBlocking(n.stack.new_request_id(), slow, "slow"))
+        n = await node(listen=False, io_handlers={Blocking: slow})
+        n.input(n.t.emit, Blocking(n.stack.new_request_id()))
         await asyncio.to_thread(started.wait, 10)
         await n.d.aclose()
         release.set()
         await asyncio.sleep(0.05)
-        assert [r for r in n.t.results if isinstance(r, CallDone)] == []
+        assert [r for r in n.t.results if isinstance(r, Done)] == []
+
+    run(body)
+
+
+def test_hints_run_their_handler_off_the_loop_or_are_dropped() -> None:
+    async def body() -> None:
+        warmed = threading.Event()
+        n = await node(listen=False)
+        n.input(n.t.emit, Warm())  # no handler: dropped, no error, no answer
+        assert n.errors == [] and not n.d.closed
+
+        def warm(hint: Warm) -> None:
+            warmed.set()
+            raise RuntimeError("a failed warm-up is only logged")
+
+        n.d.io_handlers[Warm] = warm
+        n.input(n.t.emit, Warm())
+        assert await asyncio.to_thread(warmed.wait, 10)
+        await asyncio.sleep(0.05)
+        assert n.errors == [] and not n.d.closed and not [r for r in n.t.results if isinstance(r, IoFailed)]
+        await n.d.aclose()
 
     run(body)

@@ -4,22 +4,24 @@ handling, and a simulated cluster whose members find each other through DNS."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from pygroups.address import UUID, IpAddress
+from pygroups.doctor import fetch_from_dns
 from pygroups.errors import ConfigError
 from pygroups.events import DiscoveryResponse, FindInitialMembers, FindMembers
 from pygroups.message import Flag, Message, TransientFlag
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import ping_data, request_message
 from pygroups.protocols.dns import DNS_PING, Resolution
-from pygroups.protocols.dns.records import parse_dns_address, resolve_all, split_queries
+from pygroups.protocols.dns.records import DNSResolver, parse_dns_address, resolve_all, split_queries
+from pygroups.protocols.dns.requests import DnsResolved, ResolveDns
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.stack.config import StackSpec, load_stack_file, parse_stack_xml
-from pygroups.stack.io import CallBlocking, CallDone, IoFailed
+from pygroups.stack.io import IoFailed
 from pygroups.stack.layer import Layer
 from pygroups.stack.registry import build_layers
 from pygroups.testing.harness import LayerHarness
@@ -49,14 +51,28 @@ class Raising:
         raise RuntimeError("boom")
 
 
-def harness(resolver: object, *, record_type: str = "A", query: str = "svc.dns.test", bind_port: int = 7800,
-            port_range: int = 2, probe_transport_ports: bool = False) -> LayerHarness:
+def answered_by(resolver: DNSResolver) -> Callable[[ResolveDns], DnsResolved]:
+    """A `ResolveDns` handler over a fake resolver, doing what the driver's does (`resolve_all`)."""
+    def handle(request: ResolveDns) -> DnsResolved:
+        return DnsResolved(request.request_id, resolve_all(resolver, request.queries, request.record_type))
+
+    return handle
+
+
+class DnsHarness(LayerHarness):
+    """A DNS_PING harness whose ResolveDns requests ``resolve`` answers, as a driver would."""
+
+    resolve: Callable[[ResolveDns], DnsResolved]
+
+
+def harness(resolver: DNSResolver, *, record_type: str = "A", query: str = "svc.dns.test", bind_port: int = 7800,
+            port_range: int = 2, probe_transport_ports: bool = False) -> DnsHarness:
     layer = DNS_PING()
     layer.dns_query = query
     layer.dns_record_type = record_type
     layer.probe_transport_ports = probe_transport_ports
-    layer.resolver = resolver  # type: ignore[assignment]
-    h = LayerHarness(layer, local_addr=ME, cluster=None)
+    h = DnsHarness(layer, local_addr=ME, cluster=None)
+    h.resolve = answered_by(resolver)
     h.bottom.bind_port = bind_port  # type: ignore[attr-defined]  # TP.bind_port / port_range
     h.bottom.port_range = port_range  # type: ignore[attr-defined]
     h.bottom.physical_addrs[ME] = MY_IP
@@ -64,15 +80,15 @@ def harness(resolver: object, *, record_type: str = "A", query: str = "svc.dns.t
     return h
 
 
-def lookup_messages(h: LayerHarness) -> list[Message]:
-    """Run the emitted CallBlocking (a fake) as a driver would; the requests it led to."""
-    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, CallBlocking)]
+def lookup_messages(h: DnsHarness) -> list[Message]:
+    """Answer the emitted ResolveDns (with a fake) as a driver would; the requests it led to."""
+    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, ResolveDns)]
     assert cmd.what == "dns"
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))
+    h.stack.on_io_result(h.resolve(cmd))
     return h.take_down()
 
 
-def run_lookup(h: LayerHarness) -> list[IpAddress]:
+def run_lookup(h: DnsHarness) -> list[IpAddress]:
     """The destinations of the requests the lookup led to."""
     dests = []
     for m in lookup_messages(h):
@@ -148,15 +164,23 @@ def test_stock_dns_ping_core_stack() -> None:
     assert isinstance(default, DNS_PING) and (default.dns_query, default.dns_address) == ("localhost", "")
 
 
-def test_default_resolver_is_built_from_the_attributes() -> None:
-    from pygroups.protocols.dns.resolver import DnsResolver
-
-    layers = build_layers(parse(_stack_xml('dns_query="x.test" dns_address="127.0.0.1:5353"')), BUILTIN_PROTOCOLS,
+def test_the_lookup_request_is_built_from_the_attributes() -> None:
+    layers = build_layers(parse(_stack_xml('dns_query="x.test, y.test" dns_address=" 127.0.0.1:5353"')),
                           environ={}, check=False)
     dns = layers[1]
     assert isinstance(dns, DNS_PING)
     dns.init()
-    assert isinstance(dns.resolver, DnsResolver) and dns.resolver.server == ("127.0.0.1", 5353)
+    assert dns.resolve_request(7) == ResolveDns(7, ("x.test", "y.test"), "A", "127.0.0.1:5353", 2.0)
+
+
+def test_bad_resolver_settings_fail_at_init_as_javas_resolver_construction() -> None:
+    dns = DNS_PING()
+    dns.dns_query, dns.dns_address = "x.test", "host:99999"
+    with pytest.raises(ConfigError, match="bad port"):
+        dns.init()
+    dns.dns_address, dns.resolver_timeout = "", 0.0
+    with pytest.raises(ConfigError, match="DNS timeout must be positive"):
+        dns.init()
 
 
 def test_query_list_and_dns_address_parsing() -> None:
@@ -279,20 +303,20 @@ def test_a_raising_resolver_or_a_failed_call_cost_one_round_only() -> None:
     assert res is not None and "boom" in res.problems[0]
     h.down(FindMembers(2, ()))
     h.stack.run_input(lambda: None)
-    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, CallBlocking)]
+    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, ResolveDns)]
     h.stack.on_io_result(IoFailed(cmd.request_id, "worker died"))
     assert h.take_down() == []
     res = h.stack.find(DNS_PING).last_resolution
     assert res is not None and "worker died" in res.problems[0]
-    h.stack.on_io_result(CallDone(999, Resolution()))  # nobody asked: counted by the stack, no crash
+    h.stack.on_io_result(DnsResolved(999, Resolution()))  # nobody asked: counted by the stack, no crash
     assert h.stack.stale_io_results == 1
 
 
 def test_a_value_that_is_not_a_resolution_is_a_problem_not_a_crash() -> None:
     h = harness(FakeResolver())
     h.down(FindInitialMembers(1, 500))
-    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, CallBlocking)]
-    h.stack.on_io_result(CallDone(cmd.request_id, ["10.0.0.2"]))
+    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, ResolveDns)]
+    h.stack.on_io_result(DnsResolved(cmd.request_id, ["10.0.0.2"]))  # type: ignore[arg-type]
     assert h.take_down() == []
 
 
@@ -300,12 +324,12 @@ def test_results_after_stop_are_ignored() -> None:
     r = FakeResolver({("svc.dns.test", "A"): ips("10.0.0.2")})
     h = harness(r)
     h.down(FindInitialMembers(1, 500))
-    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, CallBlocking)]
+    (cmd,) = [c for c in h.stack.take_io() if isinstance(c, ResolveDns)]
     layer = h.stack.find(DNS_PING)
     h.stack.disconnect()
     h.take_down()
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))  # the stack forgot the request
-    h.stack.run_input(layer.on_io_result, CallDone(cmd.request_id, cmd.fn()))  # and the layer too
+    h.stack.on_io_result(h.resolve(cmd))  # the stack forgot the request
+    h.stack.run_input(layer.on_io_result, h.resolve(cmd))  # and the layer too
     assert h.take_down() == [] and layer.counters["dns_results_ignored"] == 1
 
 
@@ -322,11 +346,13 @@ def test_a_late_answer_still_sends_requests_like_javas_blocking_lookup() -> None
 def test_every_discovery_run_resolves_again() -> None:
     r = FakeResolver({("svc.dns.test", "A"): ips("10.0.0.2")})
     layer = DNS_PING()
-    layer.dns_query, layer.num_discovery_runs, layer.resolver = "svc.dns.test", 3, r
+    layer.dns_query, layer.num_discovery_runs = "svc.dns.test", 3
     h = LayerHarness(layer, local_addr=ME)
     h.down(FindInitialMembers(1, 3000))
     h.advance(3000 * MS)
-    assert sum(isinstance(c, CallBlocking) for c in h.stack.take_io()) == 3
+    lookups = [c for c in h.stack.take_io() if isinstance(c, ResolveDns)]
+    assert len(lookups) == 3 and len({c.request_id for c in lookups}) == 3
+    assert all(answered_by(r)(c).resolution == ips("10.0.0.2") for c in lookups)
 
 
 # --- management ---------------------------------------------------------------------------------------------
@@ -336,7 +362,7 @@ def test_fetch_from_dns_and_explain() -> None:
     r = FakeResolver({("svc.dns.test", "SRV"): ips(("10.0.0.2", 8888))})
     h = harness(r, record_type="SRV", query="svc.dns.test,gone.test", port_range=0)
     layer = h.stack.find(DNS_PING)
-    res = layer.fetch_from_dns()
+    res = fetch_from_dns(layer, answered_by(r))
     assert res.addresses == (IpAddress("10.0.0.2", 8888),)
     assert res.problems == ("gone.test does not exist (NXDOMAIN)",)
     text = "\n".join(layer.explain(res))
@@ -366,8 +392,8 @@ class Directory:
 
 
 def dns_network(n: int, seed: int = 1) -> tuple[SimNetwork, list[SimNode], Directory]:
-    net = SimNetwork(seed)
     zone = Directory()
+    net = SimNetwork(seed, io_handlers={ResolveDns: answered_by(zone)})
     base = stack_factory("sim-core.xml")
 
     def layers() -> Sequence[Layer]:
@@ -377,7 +403,7 @@ def dns_network(n: int, seed: int = 1) -> tuple[SimNetwork, list[SimNode], Direc
         transport.bind_port = 7800  # type: ignore[attr-defined]  # what DNS_PING reads from TP
         transport.port_range = 0  # type: ignore[attr-defined]
         dns = DNS_PING()
-        dns.dns_query, dns.resolver = "demo.dns.test", zone
+        dns.dns_query = "demo.dns.test"
         stack[1] = dns  # in place of SHARED_LOOPBACK_PING
         return stack
 

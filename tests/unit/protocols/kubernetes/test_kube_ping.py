@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ from pygroups.events import DiscoveryResponse, FindInitialMembers
 from pygroups.message import Flag, Message, MsgType
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols.discovery import ping_data
-from pygroups.protocols.kubernetes.client import ErrorKind, KubeError, KubeResult
+from pygroups.protocols.kubernetes.api import ErrorKind, KubeError, KubeResult
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING, explain_failure, format_pods, rbac_yaml
+from pygroups.protocols.kubernetes.requests import ListPods, PodsListed, WarmUpKubeClient
 from pygroups.stack.config import make_lookup, parse_stack_xml
-from pygroups.stack.io import CallBlocking, CallDone, IoFailed
+from pygroups.stack.io import IoFailed
 from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.testing.harness import FakeTransport, LayerHarness
@@ -56,47 +58,59 @@ def failed(kind: ErrorKind = ErrorKind.FORBIDDEN, status: int | None = 403, sa: 
 
 
 class FakeKube:
-    """A PodFetcher answering from a script (the last answer repeats)."""
+    """A `ListPods` handler answering from a script (the last answer repeats)."""
 
     def __init__(self, *answers: KubeResult) -> None:
         self.answers = list(answers)
         self.calls = 0
+        self.requests: list[ListPods] = []
 
     def fetch(self) -> KubeResult:
         self.calls += 1
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def __call__(self, request: ListPods) -> PodsListed:
+        self.requests.append(request)
+        return PodsListed(request.request_id, self.fetch())
+
+
+class KubeHarness(LayerHarness):
+    """A KUBE_PING harness that answers its ListPods requests with ``kube``, as a driver would."""
+
+    kube: Callable[[ListPods], PodsListed]
 
 
 ME = UUID(0, 1)
 OWN = IpAddress("10.0.0.1", 7800)
 
 
-def node(client: FakeKube | None = None, *, own: IpAddress = OWN, **attrs: Any) -> LayerHarness:
+def node(client: FakeKube | None = None, *, own: IpAddress = OWN, **attrs: Any) -> KubeHarness:
     layer = KUBE_PING()
     layer.namespace = "prod"
     layer.labels = "app=cache"
     for k, v in attrs.items():
         setattr(layer, k, v)
-    layer.client = client if client is not None else FakeKube(ok())
     layer.env_lookup = make_lookup({}, {})
-    h = LayerHarness(layer, local_addr=ME, cluster=None)
+    h = KubeHarness(layer, local_addr=ME, cluster=None)
+    h.kube = client if client is not None else FakeKube(ok())
+    assert h.stack.take_io() == [WarmUpKubeClient(layer.kube_config())]  # init() asks to build the client early
     h.bottom.physical_addrs[ME] = own
     h.stack.connect("demo", local_addr=ME, name="A")
     return h
 
 
-def run_calls(h: LayerHarness) -> int:
-    """Run the emitted CallBlocking requests as the driver would, feed the results back; returns how many."""
+def run_calls(h: KubeHarness) -> int:
+    """Answer the emitted ListPods requests with the harness's fake, as the driver would; returns how many."""
     n = 0
     for cmd in h.stack.take_io():
-        assert isinstance(cmd, CallBlocking)
-        assert cmd.what == "kubernetes pods"
-        h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))
+        assert isinstance(cmd, ListPods)
+        assert cmd.what == "kubernetes pods" and cmd.config == h.layer.kube_config()  # type: ignore[attr-defined]
+        h.stack.on_io_result(h.kube(cmd))
         n += 1
     return n
 
 
-def discover(h: LayerHarness, rid: int = 1) -> list[IpAddress]:
+def discover(h: KubeHarness, rid: int = 1) -> list[IpAddress]:
     h.down(FindInitialMembers(rid, 2000))
     assert run_calls(h) == 1
     dests = []
@@ -173,7 +187,6 @@ def test_aliases_resolve_in_javas_order() -> None:
 def test_deprecated_aliases_warn_at_init(defined: dict[str, str], expected: str,
                                          caplog: pytest.LogCaptureFixture) -> None:
     layer = KUBE_PING()
-    layer.client = FakeKube(ok())
     layer.env_lookup = make_lookup(defined, {})
     with caplog.at_level(logging.WARNING):
         LayerHarness(layer, cluster=None)
@@ -184,7 +197,6 @@ def test_deprecation_check_sees_the_variables_the_stack_was_built_with(caplog: p
     """A -D style variable (build_layers' ``variables``) counts for the deprecation check as for the attribute."""
     layer = _built(variables={"SA_TOKEN_FILE": "/old"})
     assert layer.saTokenFile == "/old"
-    layer.client = FakeKube(ok())
     with caplog.at_level(logging.WARNING):
         LayerHarness(layer, cluster=None)
     assert any("SA_TOKEN_FILE is deprecated" in r.getMessage() for r in caplog.records)
@@ -192,7 +204,6 @@ def test_deprecation_check_sees_the_variables_the_stack_was_built_with(caplog: p
 
 def test_no_deprecation_warning_for_current_names(caplog: pytest.LogCaptureFixture) -> None:
     layer = KUBE_PING()
-    layer.client = FakeKube(ok())
     layer.env_lookup = make_lookup({"KUBERNETES_NAMESPACE": "a", "KUBERNETES_SA_TOKEN_FILE": "/t"}, {})
     with caplog.at_level(logging.WARNING):
         LayerHarness(layer, cluster=None)
@@ -212,20 +223,23 @@ def test_init_takes_the_transports_bind_port() -> None:
         bind_port = 7900
 
     layer = KUBE_PING()
-    layer.client = FakeKube(ok())
     ProtocolStack([Tcp(), layer], clock=ManualClock(), rng=__import__("random").Random(0))
     assert layer.tp_bind_port == 7900
 
 
-def test_init_makes_a_real_client_from_the_attributes() -> None:
-    from pygroups.protocols.kubernetes.client import KubeClient
-
+def test_init_fixes_the_client_settings_from_the_attributes_and_asks_for_a_warm_up() -> None:
     layer = KUBE_PING()
     layer.masterHost, layer.masterPort, layer.namespace, layer.labels = "fd00::1", 443, "prod", "app=cache"
     layer.env_lookup = make_lookup({}, {})
-    LayerHarness(layer, cluster=None)
-    assert isinstance(layer.client, KubeClient)
-    assert layer.client.config.url == "https://[fd00::1]:443/api/v1/namespaces/prod/pods?labelSelector=app%3Dcache"
+    h = LayerHarness(layer, cluster=None)
+    assert layer.api_config is not None
+    assert layer.api_config.url == "https://[fd00::1]:443/api/v1/namespaces/prod/pods?labelSelector=app%3Dcache"
+    assert h.stack.take_io() == [WarmUpKubeClient(layer.api_config)]  # the driver builds the client off the loop
+    layer.labels = "app=other"  # as with Java's client, later attribute changes do not reach the requests
+    h.stack.connect("demo", local_addr=ME)
+    h.down(FindInitialMembers(1, 2000))
+    (cmd,) = h.stack.take_io()
+    assert isinstance(cmd, ListPods) and cmd.config.labels == "app=cache"
 
 
 # --- discovery ----------------------------------------------------------------------------------------------
@@ -280,7 +294,6 @@ def test_disabled_namespace_makes_no_call_and_becomes_singleton(caplog: pytest.L
     fake = FakeKube(ok(pod("b", "10.0.0.2")))
     layer = KUBE_PING()
     layer.set_namespace(None)
-    layer.client = None
     layer.env_lookup = make_lookup({}, {})
     with caplog.at_level(logging.WARNING):
         h = LayerHarness(layer, local_addr=ME, cluster=None)
@@ -385,7 +398,7 @@ def test_a_failed_call_counts_as_an_api_failure(caplog: pytest.LogCaptureFixture
     h = node()
     h.down(FindInitialMembers(1, 2000))
     (cmd,) = h.stack.take_io()
-    assert isinstance(cmd, CallBlocking)
+    assert isinstance(cmd, ListPods)
     with caplog.at_level(logging.WARNING):
         h.stack.on_io_result(IoFailed(cmd.request_id, "boom"))
     assert "failed getting JSON response from Kubernetes" in caplog.text and "boom" in caplog.text
@@ -396,7 +409,7 @@ def test_result_after_the_round_finished_is_dropped_quietly() -> None:
     h = node(FakeKube(ok(pod("b", "10.0.0.2"))))
     h.down(FindInitialMembers(1, 2000))
     (cmd,) = h.stack.take_io()
-    assert isinstance(cmd, CallBlocking)
+    assert isinstance(cmd, ListPods)
     # a coordinator's unsolicited answer (cache dissemination) ends the round before the API answered
     coord = UUID(0, 9)
     rsp = Message(MsgType.BYTES, dest=ME, src=coord, payload=encode_ping_data_list(
@@ -405,7 +418,7 @@ def test_result_after_the_round_finished_is_dropped_quietly() -> None:
     h.receive(rsp)
     (resp,) = h.take_up_events()
     assert isinstance(resp, DiscoveryResponse) and [d.sender for d in resp.responses] == [coord]
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))
+    h.stack.on_io_result(h.kube(cmd))
     assert h.take_down() == []
     assert h.layer.counters["late_api_results"] == 1
 
@@ -416,8 +429,8 @@ def test_a_slow_api_call_does_not_eat_the_join_timeout() -> None:
     (cmd,) = h.stack.take_io()
     h.advance(10_000 * MS)  # Java blocks in findMembers as long as the API takes
     assert h.take_up_events() == []
-    assert isinstance(cmd, CallBlocking)
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))
+    assert isinstance(cmd, ListPods)
+    h.stack.on_io_result(h.kube(cmd))
     assert len(h.take_down()) == 2
     h.advance(2000 * MS)
     assert h.take_up_events() == [DiscoveryResponse(1, ())]
@@ -427,11 +440,11 @@ def test_result_after_stop_is_dropped_quietly() -> None:
     h = node(FakeKube(ok(pod("b", "10.0.0.2"))))
     h.down(FindInitialMembers(1, 2000))
     (cmd,) = h.stack.take_io()
-    assert isinstance(cmd, CallBlocking)
+    assert isinstance(cmd, ListPods)
     h.stack.disconnect()
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))  # the stack forgot the request
+    h.stack.on_io_result(h.kube(cmd))  # the stack forgot the request
     assert h.stack.stale_io_results == 1
-    h.layer.on_io_result(CallDone(cmd.request_id, cmd.fn()))  # even if it reached the layer
+    h.layer.on_io_result(h.kube(cmd))  # even if it reached the layer
     assert h.take_down() == []
 
 
@@ -455,19 +468,9 @@ def test_kube_ping_nodes_form_one_view_in_the_simulator() -> None:
     names = ["p0", "p1", "p2", "p3"]
     ips = [f"10.0.0.{i + 1}" for i in range(len(names))]  # SimNode physical addresses, port 7800
     answer = ok(*[pod(n, ip) for n, ip in zip(names, ips, strict=True)], pod("other", "10.9.9.9"))
-    base = stack_factory(str(FIXTURES / "sim-kube.xml"))
-    fakes: list[FakeKube] = []
-
-    def factory() -> list[Any]:
-        layers = list(base())
-        fake = FakeKube(answer)
-        fakes.append(fake)
-        for layer in layers:
-            if isinstance(layer, KUBE_PING):
-                layer.client = fake
-        return layers
-
-    nodes = [net.add_node(n, factory) for n in names]
+    factory = stack_factory(str(FIXTURES / "sim-kube.xml"))
+    fakes = [FakeKube(answer) for _ in names]
+    nodes = [net.add_node(n, factory, io_handlers={ListPods: fake}) for n, fake in zip(names, fakes, strict=True)]
     nodes[0].connect("kube")
     net.run_until(lambda: bool(nodes[0].views()), 10_000 * MS, what="first view")
     for n in nodes[1:]:
@@ -484,9 +487,9 @@ def test_the_wait_for_answers_starts_when_the_api_answered() -> None:
     h = node(FakeKube(ok(pod("b", "10.0.0.2"))), port_range=0)
     h.down(FindInitialMembers(1, 2000))
     (cmd,) = h.stack.take_io()
-    assert isinstance(cmd, CallBlocking)
+    assert isinstance(cmd, ListPods)
     h.advance(1500 * MS)  # the API took 1.5 s (a retry)
-    h.stack.on_io_result(CallDone(cmd.request_id, cmd.fn()))
+    h.stack.on_io_result(h.kube(cmd))
     assert [m.dest for m in h.take_down()] == [IpAddress("10.0.0.2", 7800)]
     h.advance(1999 * MS)
     assert h.take_up_events() == []  # still waiting: 2 s from the API's answer
@@ -499,17 +502,14 @@ def _sim_cluster(answers: dict[str, list[KubeResult]], split: bool = False) -> t
     net = SimNetwork(seed=11)
     base = stack_factory(str(FIXTURES / "sim-kube.xml"))
 
-    def factory_for(name: str) -> Any:
-        def factory() -> list[Any]:
-            layers = list(base())
-            for layer in layers:
-                if isinstance(layer, KUBE_PING):
-                    layer.client = FakeKube(*answers[name])
-                    layer.split_clusters_during_rolling_update = split
-            return layers
-        return factory
+    def factory() -> list[Any]:
+        layers = list(base())
+        for layer in layers:
+            if isinstance(layer, KUBE_PING):
+                layer.split_clusters_during_rolling_update = split
+        return layers
 
-    return net, [net.add_node(n, factory_for(n)) for n in answers]
+    return net, [net.add_node(n, factory, io_handlers={ListPods: FakeKube(*answers[n])}) for n in answers]
 
 
 def _members(node: Any) -> int:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pygroups.testing.labels import (
+from pygroups.testing.servers.labels import (
     LabelSelectorError,
     Operator,
     Requirement,

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pygroups.address import IpAddress
+from pygroups.aio.dns import DnsResolver
 from pygroups.errors import ConfigError
 from pygroups.protocols.dns.records import Resolution, resolve_all
-from pygroups.protocols.dns.resolver import DnsResolver
-from pygroups.testing.dnsserver import DnsServer
+from pygroups.testing.servers.dnsserver import DnsServer
 
 SVC = "demo.dns.test"
 SRV = "_ping._tcp.demo.dns.test"

@@ -1,4 +1,5 @@
-"""`DnsResolver`: the real resolver behind DNS_PING (dnspython plus the OS resolver).
+"""`DnsResolver`: the real resolver behind DNS_PING (dnspython plus the OS resolver), and `DnsLookups`, the
+asyncio driver's handler of DNS_PING's `ResolveDns` request.
 
 It mirrors Java's two resolvers (``DefaultDNSResolver`` / ``AddressedDNSResolver``):
 
@@ -15,7 +16,7 @@ whenever the OS knows the target, the server's only where Java would find nothin
 
 It never raises for DNS trouble: failures become plain-words ``problems`` in the `Resolution`
 (NXDOMAIN, no records, server unreachable, malformed answer) and an empty or partial list. Runs on
-a driver worker thread (`CallBlocking`), never on the event loop; this module does real I/O.
+a driver worker thread (`ResolveDns`), never on the event loop; this module does real I/O (an edge).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Iterable
 from typing import Literal
 
@@ -39,14 +41,12 @@ import dns.rrset
 
 from pygroups.address import IpAddress
 from pygroups.errors import ConfigError
-from pygroups.protocols.dns.records import RECORD_TYPES, Resolution, parse_dns_address
+from pygroups.protocols.dns.records import RECORD_TYPES, Resolution, parse_dns_address, resolve_all
+from pygroups.protocols.dns.requests import DEFAULT_TIMEOUT_S, DnsResolved, ResolveDns
 
 log = logging.getLogger(__name__)
 
 SrvTargets = Literal["system", "server", "system-then-server"]
-DEFAULT_TIMEOUT_S = 2.0
-"""Per query (JNDI's default is 1 s doubled over 4 retries, up to 15 s: far beyond a join timeout)."""
-
 _Answer = tuple[dns.rrset.RRset | None, dns.message.Message | None, str | None]
 
 
@@ -252,4 +252,33 @@ def resolve_text(addresses: Iterable[IpAddress]) -> str:
     return "[" + ", ".join(str(a) for a in addresses) + "]"
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "DnsResolver", "SrvTargets", "resolve_text"]
+class DnsLookups:
+    """The asyncio driver's handler of `ResolveDns` (blocking, on its worker threads).
+
+    Keeps one `DnsResolver` per (``dns_address``, ``timeout``), so the system configuration is read once,
+    as it was once per DNS_PING layer; every one uses the ``srv_targets`` policy.
+    """
+
+    def __init__(self, *, srv_targets: SrvTargets = "system-then-server") -> None:
+        self.srv_targets: SrvTargets = srv_targets
+        self._resolvers: dict[tuple[str, float], DnsResolver] = {}
+        self._lock = threading.Lock()
+
+    def resolver(self, dns_address: str, timeout: float) -> DnsResolver:
+        with self._lock:
+            found = self._resolvers.get((dns_address, timeout))
+            if found is None:
+                found = DnsResolver(dns_address, timeout=timeout, srv_targets=self.srv_targets)
+                self._resolvers[(dns_address, timeout)] = found
+            return found
+
+    def lookup(self, request: ResolveDns) -> Resolution:
+        """Java ``DNS_PING.getMembers``: every query in order, the answers concatenated."""
+        return resolve_all(self.resolver(request.dns_address, request.timeout), request.queries,
+                           request.record_type)
+
+    def resolve(self, request: ResolveDns) -> DnsResolved:
+        return DnsResolved(request.request_id, self.lookup(request))
+
+
+__all__ = ["DEFAULT_TIMEOUT_S", "DnsLookups", "DnsResolver", "SrvTargets", "resolve_text"]

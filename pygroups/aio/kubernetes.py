@@ -1,10 +1,11 @@
 """`KubeClient`: the blocking Kubernetes API call of KUBE_PING (jgroups-kubernetes 3.0.0 ``Client`` and
-``stream/*``), built on the official ``kubernetes`` Python client.
+``stream/*``), built on the official ``kubernetes`` Python client, and `KubePodLister`, the driver's
+handler of KUBE_PING's `ListPods` request.
 
-KUBE_PING hands `KubeClient.fetch` to the driver as a `CallBlocking`; it runs on a worker thread, so
-this module may block, sleep and read files (it is exempt from the sans-IO rule). ``fetch`` never
-raises for an expected failure: it returns a `KubeResult` carrying either the body (already parsed with
-the Java-tolerant `parse_pods`, off the event loop) or a classified `KubeError`.
+KUBE_PING emits `ListPods` (plain data: the `KubeConfig`); the asyncio driver runs
+`KubePodLister.list_pods` on a worker thread, so this module may block, sleep and read files (it is at
+the edge). ``fetch`` never raises for an expected failure: it returns a `KubeResult` carrying either the
+body (already parsed with the Java-tolerant `parse_pods`, off the event loop) or a classified `KubeError`.
 
 Java behaviour kept:
 * URL ``<masterProtocol>://<masterHost>:<masterPort>/api/<apiVersion>`` + ``/namespaces/<ns>`` (omitted
@@ -40,11 +41,6 @@ The token never appears in a log line, an error text or a result: only its lengt
 
 from __future__ import annotations
 
-import base64
-import binascii
-import enum
-import ipaddress
-import json
 import logging
 import os
 import ssl
@@ -53,204 +49,23 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TextIO
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
-from pygroups.protocols.kubernetes.pods import ParsedPods, PodListError, parse_pods
+from pygroups.aio.kubernetes_errors import classify, service_account_of_token, user_of_status
+from pygroups.protocols.kubernetes.api import ErrorKind, KubeConfig, KubeError, KubeResult
+from pygroups.protocols.kubernetes.requests import ListPods, PodsListed, WarmUpKubeClient
 
-__all__ = [
-    "MAX_BODY_BYTES",
-    "TOKEN_REFRESH_SECONDS",
-    "ErrorKind",
-    "KubeClient",
-    "KubeConfig",
-    "KubeError",
-    "KubeResult",
-]
+__all__ = ["TOKEN_REFRESH_SECONDS", "KubeClient", "KubePodLister", "service_account_of_token"]
 
 log = logging.getLogger(__name__)
 
-#: Largest pod-list answer accepted: ~1,000 pods of typical size fit; a runaway answer does not.
-MAX_BODY_BYTES = 8 * 1024 * 1024
 #: TokenStreamProvider.REFRESH_INTERVAL.
 TOKEN_REFRESH_SECONDS = 60.0
 #: Java's timeout 0 means "no timeout"; the kubernetes client wants a positive number.
 _NO_TIMEOUT_S = 365 * 24 * 3600.0
-_MAX_ERROR_TEXT = 400
 _JSON_TYPES = ("application/json",)
-
-
-class ErrorKind(enum.StrEnum):
-    """What went wrong with an API call; values are stable for logs and ``doctor``."""
-
-    UNAUTHORIZED = "unauthorized"  # 401: token missing, expired or not accepted
-    FORBIDDEN = "forbidden"  # 403: RBAC does not allow list pods
-    NOT_FOUND = "not_found"  # 404: wrong apiVersion/path
-    HTTP = "http"  # another 4xx
-    SERVER_ERROR = "server_error"  # 5xx
-    TIMEOUT = "timeout"  # connect or read timeout
-    CONNECTION = "connection"  # refused, unreachable, unknown host, dropped
-    TLS = "tls"  # handshake, certificate not trusted, unusable CA/cert file
-    TOO_LARGE = "too_large"  # answer above max_body_bytes
-    BAD_CONTENT_TYPE = "bad_content_type"  # 200 but not JSON
-    MALFORMED = "malformed"  # JSON, but an item of the list is not what a pod looks like
-    CONFIG = "config"  # nothing sensible to send (negative timeouts, no attempts)
-
-
-@dataclass(frozen=True, slots=True)
-class KubeError:
-    """One classified failure. ``message`` is safe to log (never contains the token)."""
-
-    kind: ErrorKind
-    message: str
-    status: int | None = None
-    reason: str | None = None  # the API server's Status.reason ("Forbidden", ...)
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class KubeResult:
-    """The outcome of `KubeClient.fetch` (what KUBE_PING gets back through `CallDone`).
-
-    On success ``body`` is the raw answer and ``pods``/``parse_error`` its parsed form (a parse error is
-    not an API failure: Java logs it at ERROR and discovers nobody). On failure ``error`` says why.
-    ``service_account`` (``namespace:name``) comes from the token's claims or a 403 answer, when known.
-    """
-
-    url: str
-    body: str | None = None
-    error: KubeError | None = None
-    attempts: int = 1
-    pods: ParsedPods | None = None
-    parse_error: PodListError | None = None
-    service_account: str | None = None
-    insecure: bool = False  # the CA file was missing: TLS without verification
-    token_sent: bool | None = None  # an Authorization header went out (None: client-certificate mode)
-    content_type: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @classmethod
-    def from_body(cls, url: str, body: str | bytes, **kwargs: Any) -> KubeResult:
-        """A successful answer, parsed like Java's ``parseJsonResult`` (for fakes too)."""
-        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-        try:
-            return cls(url, text, pods=parse_pods(text), **kwargs)
-        except PodListError as e:
-            return cls(url, text, parse_error=e, **kwargs)
-
-    @classmethod
-    def failure(cls, url: str, error: KubeError, **kwargs: Any) -> KubeResult:
-        return cls(url, error=error, **kwargs)
-
-
-def _bracket(host: str | None) -> str:
-    """An IPv6 literal host in brackets (Java does not, and builds a malformed URL)."""
-    if host is None:
-        return "null"  # Java's String.format of a null host; the request then fails to resolve it
-    if ":" in host and not host.startswith("["):
-        try:
-            ipaddress.IPv6Address(host.split("%", 1)[0])
-        except ValueError:
-            return host
-        return f"[{host}]"
-    return host
-
-
-@dataclass(frozen=True, slots=True)
-class KubeConfig:
-    """The KUBE_PING attributes the client needs (Java names in the comments)."""
-
-    master_protocol: str | None = "https"  # masterProtocol
-    master_host: str | None = None  # masterHost
-    master_port: int = 0  # masterPort
-    api_version: str = "v1"  # apiVersion
-    namespace: str = "default"  # namespace ("" = all namespaces)
-    labels: str | None = None  # labels (a label selector)
-    connect_timeout_ms: int = 5000  # connectTimeout
-    read_timeout_ms: int = 30000  # readTimeout
-    operation_attempts: int = 3  # operationAttempts
-    operation_sleep_ms: int = 1000  # operationSleep
-    client_cert_file: str | None = None  # clientCertFile
-    client_key_file: str | None = None  # clientKeyFile
-    client_key_password: str | None = field(default=None, repr=False)  # clientKeyPassword
-    client_key_algo: str = "RSA"  # clientKeyAlgo (informational: the key is read by OpenSSL)
-    ca_cert_file: str | None = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"  # caCertFile
-    sa_token_file: str | None = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # saTokenFile
-    dump_requests: bool = False  # dump_requests
-    max_body_bytes: int = MAX_BODY_BYTES
-
-    @property
-    def cert_mode(self) -> bool:
-        return self.client_cert_file is not None
-
-    @property
-    def scheme(self) -> str:
-        if self.master_protocol is None:
-            return "http" if self.cert_mode else "null"
-        return self.master_protocol
-
-    @property
-    def host_url(self) -> str:
-        return f"{self.scheme}://{_bracket(self.master_host)}:{self.master_port}"
-
-    @property
-    def base_url(self) -> str:
-        """Java's ``masterUrl``."""
-        return f"{self.host_url}/api/{self.api_version}"
-
-    @property
-    def path(self) -> str:
-        ns = f"/namespaces/{quote_plus(self.namespace)}" if self.namespace else ""
-        return f"/api/{self.api_version}{ns}/pods"
-
-    @property
-    def url(self) -> str:
-        """The request URL as Java prints it (form-encoded selector)."""
-        query = f"?labelSelector={quote_plus(self.labels)}" if self.labels else ""
-        return f"{self.host_url}{self.path}{query}"
-
-    def info(self) -> str:
-        """Java's ``Client.info()`` (no token: Java 3.0 prints ``headers={}``)."""
-        provider = "CertificateStreamProvider" if self.cert_mode else "TokenStreamProvider"
-        return (f"Client[masterUrl={self.base_url}, headers={{}}, connectTimeout={self.connect_timeout_ms}, "
-                f"readTimeout={self.read_timeout_ms}, operationAttempts={self.operation_attempts}, "
-                f"operationSleep={self.operation_sleep_ms}, streamProvider={provider}]")
-
-
-def service_account_of_token(token: str | None) -> str | None:
-    """``namespace:name`` from a ServiceAccount JWT's claims (no signature check; never the token)."""
-    if not token or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    sub = claims.get("sub")
-    if isinstance(sub, str) and sub.startswith("system:serviceaccount:") and sub.count(":") == 3:
-        _, _, ns, name = sub.split(":")
-        return f"{ns}:{name}"
-    return None
-
-
-def _user_of_status(message: str) -> str | None:
-    """``ns:name`` from a 403 Status message: ``User "system:serviceaccount:ns:name" cannot list ...``."""
-    marker = 'User "system:serviceaccount:'
-    start = message.find(marker)
-    if start < 0:
-        return None
-    rest = message[start + len(marker):]
-    end = rest.find('"')
-    parts = rest[:end].split(":") if end > 0 else []
-    return f"{parts[0]}:{parts[1]}" if len(parts) == 2 else None
 
 
 class _Failed(Exception):
@@ -266,13 +81,12 @@ class KubeClient:
     """Lists the pods of ``config.namespace`` matching ``config.labels``, as jgroups-kubernetes does.
 
     ``sleep`` and ``clock`` (seconds, monotonic) are injectable so tests neither sleep nor wait 60 s;
-    ``out`` receives the ``dump_requests`` lines (stdout by default). One instance per KUBE_PING layer;
-    ``fetch`` may run on several worker threads at once.
+    ``out`` receives the ``dump_requests`` lines (stdout by default). One instance per `KubeConfig` and
+    driver (`KubePodLister`), i.e. per KUBE_PING layer; ``fetch`` may run on several worker threads at once.
     """
 
     def __init__(self, config: KubeConfig, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, out: TextIO | None = None,
-                 warm_up: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, out: TextIO | None = None) -> None:
         self.config = config
         self._sleep = sleep
         self._clock = clock
@@ -285,10 +99,10 @@ class KubeClient:
         self._warned_insecure = False
         self.requests_made = 0
         self._token_sent: bool | None = None
-        if warm_up:  # importing and building the kubernetes client takes seconds: not on the first discovery
-            threading.Thread(target=self._warm_up, name="kube-client-warm-up", daemon=True).start()
 
-    def _warm_up(self) -> None:
+    def warm_up(self) -> None:
+        """Import and build the kubernetes client now (seconds), so the first discovery does not wait for it;
+        no request is made. Blocking: the driver runs it on a worker thread (`WarmUpKubeClient`)."""
         try:
             self._api_client()
         except Exception as e:  # fetch() builds it again and reports the problem
@@ -425,7 +239,7 @@ class KubeClient:
         except _Failed:
             raise
         except Exception as e:
-            err = self._classify(e)
+            err = classify(e, self.config)
             if err.kind is ErrorKind.UNAUTHORIZED and not self.config.cert_mode:
                 with self._lock:
                     self._refresh_token()
@@ -464,47 +278,10 @@ class KubeClient:
         except _Failed:
             raise
         except Exception as e:
-            raise _Failed(self._classify(e)) from None
+            raise _Failed(classify(e, self.config)) from None
         return b"".join(chunks).decode("utf-8", errors="replace"), ctype
 
-    def _classify(self, e: BaseException) -> KubeError:
-        """An exception of the kubernetes client / urllib3 / ssl as a KubeError (no token in it)."""
-        import urllib3.exceptions as u3
-        from kubernetes.client.exceptions import ApiException
-
-        url = self.config.url
-        if isinstance(e, ApiException):
-            status = int(e.status or 0)
-            if status == 0:  # the kubernetes client wraps urllib3's SSLError this way
-                return KubeError(ErrorKind.TLS, f"TLS failure talking to {url}: {_short(e.reason)}")
-            message, reason = _status_message(e.body)
-            text = f"Server returned HTTP response code: {status} for URL: {url}"
-            if message:
-                text += f" ({message})"
-            kind = {401: ErrorKind.UNAUTHORIZED, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND}.get(status)
-            if kind is None:
-                kind = ErrorKind.SERVER_ERROR if status >= 500 else ErrorKind.HTTP
-            return KubeError(kind, text, status, reason)
-        if isinstance(e, u3.MaxRetryError) and e.reason is not None:
-            return self._classify(e.reason)
-        if isinstance(e, u3.SSLError | ssl.SSLError):
-            return KubeError(ErrorKind.TLS, f"TLS failure talking to {url}: {_short(e)}")
-        # urllib3 2: NameResolutionError < NewConnectionError < ConnectTimeoutError, so the order matters
-        if isinstance(e, u3.NameResolutionError):
-            return KubeError(ErrorKind.CONNECTION, f"unknown host {self.config.master_host!r}: {url}")
-        if isinstance(e, u3.NewConnectionError):
-            return KubeError(ErrorKind.CONNECTION, f"cannot connect to {url}: {_short(e)}")
-        if isinstance(e, u3.ConnectTimeoutError):
-            return KubeError(ErrorKind.TIMEOUT, f"connect timed out after {self.config.connect_timeout_ms} ms: {url}")
-        if isinstance(e, u3.ReadTimeoutError | TimeoutError):
-            return KubeError(ErrorKind.TIMEOUT, f"read timed out after {self.config.read_timeout_ms} ms: {url}")
-        if isinstance(e, u3.ProtocolError | u3.HTTPError | OSError):
-            return KubeError(ErrorKind.CONNECTION, f"cannot reach {url}: {_short(e)}")
-        if isinstance(e, ValueError):  # pydantic validation, malformed URL parts
-            return KubeError(ErrorKind.CONFIG, f"bad request parameters for {url}: {_short(e)}")
-        return KubeError(ErrorKind.CONNECTION, f"{type(e).__name__} talking to {url}: {_short(e)}")
-
-    # --- the call KUBE_PING hands to CallBlocking --------------------------------------------------------
+    # --- the call behind KUBE_PING's ListPods --------------------------------------------------------------
 
     def fetch(self) -> KubeResult:
         """``Client.getPods``: the retry loop around one GET; never raises for expected failures."""
@@ -535,7 +312,7 @@ class KubeClient:
         if last is not None:
             err = last.error
             if err.kind is ErrorKind.FORBIDDEN and err.message:
-                sa = _user_of_status(err.message) or sa
+                sa = user_of_status(err.message) or sa
             if not last.final:
                 err = replace(err, message=f"{attempts} attempt(s) with a {cfg.operation_sleep_ms}ms sleep to "
                                            f"execute [OpenStream] failed. Last failure was [{err.message}]")
@@ -563,22 +340,35 @@ class KubeClient:
                 self._api = None
 
 
-def _short(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "..."
+class KubePodLister:
+    """The asyncio driver's handler of `ListPods` and `WarmUpKubeClient` (blocking, on its worker threads).
 
+    Keeps one `KubeClient` per `KubeConfig`, so the token cache (re-read every 60 s) and the connection pool
+    live as long as the driver, as they lived as long as the KUBE_PING layer before requests were data.
+    ``client_options`` go to every `KubeClient` (``sleep``, ``clock``, ``out``: tests).
+    """
 
-def _status_message(body: object) -> tuple[str | None, str | None]:
-    """(message, reason) of a Kubernetes ``Status`` error body, or a short text of anything else."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if not isinstance(body, str) or not body.strip():
-        return None, None
-    try:
-        status = json.loads(body)
-    except ValueError:
-        return _short(body), None
-    if isinstance(status, dict):
-        msg, reason = status.get("message"), status.get("reason")
-        return (_short(msg) if isinstance(msg, str) else None), (reason if isinstance(reason, str) else None)
-    return _short(body), None
+    def __init__(self, **client_options: Any) -> None:
+        self._options = client_options
+        self._clients: dict[KubeConfig, KubeClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, config: KubeConfig) -> KubeClient:
+        with self._lock:
+            found = self._clients.get(config)
+            if found is None:
+                found = self._clients[config] = KubeClient(config, **self._options)
+            return found
+
+    def list_pods(self, request: ListPods) -> PodsListed:
+        """``Client.getPods`` for the request's config: retries included, never raises for expected failures."""
+        return PodsListed(request.request_id, self.client(request.config).fetch())
+
+    def warm_up(self, hint: WarmUpKubeClient) -> None:
+        self.client(hint.config).warm_up()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            c.close()

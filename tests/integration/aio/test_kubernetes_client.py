@@ -1,4 +1,4 @@
-"""KubeClient's HTTP contract against the Kubernetes API stand-in (pygroups.testing.kubeapi): the request Java's
+"""KubeClient's HTTP contract against the Kubernetes API stand-in (pygroups.testing.servers.kubeapi): the request Java's
 KUBE_PING makes, TLS and token handling, the retry loop, the failure classes and bad answers - and no token in
 any log line or error text. The sleep and the clock are injected: nothing here waits for the retry sleeps."""
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from pygroups.protocols.kubernetes.client import ErrorKind, KubeClient, KubeConfig, KubeResult, service_account_of_token
-from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
-from pygroups.testing.tlsca import CertificateAuthority
+from pygroups.aio.kubernetes import KubeClient, service_account_of_token
+from pygroups.protocols.kubernetes.api import ErrorKind, KubeConfig, KubeResult
+from pygroups.testing.servers.kubeapi import Fault, KubeApiServer, make_pod
+from pygroups.testing.servers.tlsca import CertificateAuthority
 
 
 class Clock:

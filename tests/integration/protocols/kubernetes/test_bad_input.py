@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 
 from pygroups.address import UUID, IpAddress
-from pygroups.protocols.kubernetes.client import KubeClient
+from pygroups.aio.kubernetes import KubePodLister
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
 from pygroups.stack.config import make_lookup
-from pygroups.testing.harness import LayerHarness
-from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
-from pygroups.testing.tlsca import CertificateAuthority
-from tests.unit.protocols.kubernetes.test_kube_ping import discover
+from pygroups.testing.servers.kubeapi import Fault, KubeApiServer, make_pod
+from pygroups.testing.servers.tlsca import CertificateAuthority
+from tests.unit.protocols.kubernetes.test_kube_ping import KubeHarness, discover
 
 ME = UUID(0, 1)
 OWN = IpAddress("10.1.0.1", 7800)
@@ -36,7 +35,7 @@ def api() -> Iterator[KubeApiServer]:
         yield server
 
 
-def node(api: KubeApiServer, **attrs: object) -> LayerHarness:
+def node(api: KubeApiServer, **attrs: object) -> KubeHarness:
     layer = KUBE_PING()
     layer.namespace, layer.labels, layer.port_range = "prod", "app=cache", 0
     layer.masterHost, layer.masterPort = api.host, api.port
@@ -46,47 +45,48 @@ def node(api: KubeApiServer, **attrs: object) -> LayerHarness:
     for k, v in attrs.items():
         setattr(layer, k, v)
     layer.env_lookup = make_lookup({}, {})
-    layer.client = KubeClient(layer.kube_config(), sleep=lambda _s: None)
-    h = LayerHarness(layer, local_addr=ME, cluster=None)
+    h = KubeHarness(layer, local_addr=ME, cluster=None)
+    h.kube = KubePodLister(sleep=lambda _s: None).list_pods  # the driver's real client, without the sleeps
+    h.stack.take_io()  # the warm-up hint
     h.bottom.physical_addrs[ME] = OWN
     h.stack.connect("demo", local_addr=ME, name="A")
     return h
 
 
-def _garbage(api: KubeApiServer, h: LayerHarness) -> None:
+def _garbage(api: KubeApiServer, h: KubeHarness) -> None:
     api.inject(Fault.garbage(), times=None)
 
 
-def _html(api: KubeApiServer, h: LayerHarness) -> None:
+def _html(api: KubeApiServer, h: KubeHarness) -> None:
     api.inject(Fault.html(), times=None)
 
 
-def _huge(api: KubeApiServer, h: LayerHarness) -> None:
+def _huge(api: KubeApiServer, h: KubeHarness) -> None:
     api.inject(Fault.huge(10), times=None)
 
 
-def _expired_token(api: KubeApiServer, h: LayerHarness) -> None:
+def _expired_token(api: KubeApiServer, h: KubeHarness) -> None:
     """The token the client holds expires, and so has the one in the file (rotation stopped working)."""
     held = api.token
     Path(api.token_file).write_text(api.add_token(lifetime=dt.timedelta(seconds=-1)))
     api.revoke_token(held)
 
 
-def _unreachable(api: KubeApiServer, h: LayerHarness) -> None:
+def _unreachable(api: KubeApiServer, h: KubeHarness) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     layer = h.layer
     assert isinstance(layer, KUBE_PING)
     layer.masterPort = port
-    layer.client = KubeClient(layer.kube_config(), sleep=lambda _s: None)
+    layer.api_config = layer.kube_config()  # the new settings, as a new client had them
 
 
-def _foreign_ca(api: KubeApiServer, h: LayerHarness, tmp: Path) -> None:
+def _foreign_ca(api: KubeApiServer, h: KubeHarness, tmp: Path) -> None:
     layer = h.layer
     assert isinstance(layer, KUBE_PING)
     layer.caCertFile = str(CertificateAuthority("not the API's CA").write_ca(tmp / "other-ca.crt"))
-    layer.client = KubeClient(layer.kube_config(), sleep=lambda _s: None)
+    layer.api_config = layer.kube_config()
 
 
 CASES: dict[str, tuple[Callable[..., None], str]] = {
@@ -123,5 +123,5 @@ def test_bad_api_answer_gives_a_clear_log_no_targets_and_the_node_recovers(
     api.clear_faults()
     Path(api.token_file).write_text(api.rotate_token())
     h.layer.masterPort, h.layer.caCertFile = api.port, api.ca_file  # type: ignore[attr-defined]
-    h.layer.client = KubeClient(h.layer.kube_config(), sleep=lambda _s: None)  # type: ignore[attr-defined]
+    h.layer.api_config = h.layer.kube_config()  # type: ignore[attr-defined]
     assert discover(h, 3) == HEALTHY_TARGETS

@@ -7,22 +7,22 @@ client timeout, and the server's pending delays end when it stops.
 
 from __future__ import annotations
 
-import http.client
+import http.client  # noqa: TID251 - clients talk to the stand-in
 import json
 import socket  # noqa: TID251 - probing for an IPv6 loopback
-import ssl
+import ssl  # noqa: TID251 - clients talk to the stand-in
 import threading  # noqa: TID251 - concurrent clients
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
-from kubernetes import client as k8s
+import urllib3  # noqa: TID251 - clients talk to the stand-in
+from kubernetes import client as k8s  # noqa: TID251 - clients talk to the stand-in
 
 from pygroups.protocols.kubernetes.pods import parse_pods
-from pygroups.testing.kubeapi import Fault, KubeApiServer, make_pod
-from pygroups.testing.tlsca import CertificateAuthority
+from pygroups.testing.servers.kubeapi import Fault, KubeApiServer, make_pod
+from pygroups.testing.servers.tlsca import CertificateAuthority
 
 NS = "default"
 
@@ -673,7 +673,7 @@ def test_faults_through_the_official_client(api: KubeApiServer) -> None:
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pygroups.testing import kubeapi
+    from pygroups.testing.servers import kubeapi
 
     pods = tmp_path / "pods.json"
     pods.write_text(json.dumps(kubeapi.pod_list([make_pod("a", "10.0.0.1", labels={"app": "x"})])))

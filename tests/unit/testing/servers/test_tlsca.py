@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import ssl
+import ssl  # noqa: TID251 - real TLS handshakes in memory
 import stat
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pygroups.testing.tlsca import CertificateAuthority, IssuedCert
+from pygroups.testing.servers.tlsca import CertificateAuthority, IssuedCert
 
 
 @pytest.fixture(scope="module")

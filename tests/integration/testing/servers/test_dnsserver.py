@@ -1,4 +1,4 @@
-"""The DNS stand-in (pygroups.testing.dnsserver) as a plain DNS client sees it: answers, NXDOMAIN vs empty,
+"""The DNS stand-in (pygroups.testing.servers.dnsserver) as a plain DNS client sees it: answers, NXDOMAIN vs empty,
 injected faults, truncation and TCP, the query log, and robustness against garbage (fuzzed)."""
 
 from __future__ import annotations
@@ -7,17 +7,17 @@ import socket  # noqa: TID251 - raw garbage to the stand-in and port checks
 import struct
 from collections.abc import Iterator
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
+import dns.exception  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.flags  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.message  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.query  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.rcode  # noqa: TID251 - a DNS client talks to the stand-in
+import dns.rdatatype  # noqa: TID251 - a DNS client talks to the stand-in
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pygroups.testing.dnsserver import FAULTS, DnsServer
+from pygroups.testing.servers.dnsserver import FAULTS, DnsServer
 
 
 @pytest.fixture(scope="module")
