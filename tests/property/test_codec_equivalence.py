@@ -7,8 +7,11 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from pygroups.address import SiteMaster
 from pygroups.errors import MalformedMessage
+from pygroups.message import Message, MsgType
 from pygroups.wire import codec
+from tests.strategies.core import adopt_src
 from tests.strategies.frames import frames
 
 
@@ -48,3 +51,13 @@ def test_decoders_agree_on_mutated_frames(frame: codec.Frame, data: st.DataObjec
     cut = data.draw(st.integers(0, len(raw)))
     for candidate in (bytes(raw), bytes(raw[:cut])):
         assert _outcome(codec.decode_frame, candidate) == _outcome(codec.decode_frame_spec, candidate)
+
+
+def test_a_list_src_reaches_the_parts_of_its_composites() -> None:
+    """Found by hypothesis: null-site SiteMasters are all Java-equal, so a composite part written without src
+    (it equals the composite's) is read back with the src the composite itself took from the list."""
+    first, list_src = SiteMaster(0, 0), SiteMaster(0, 0xD91)
+    composite = Message(MsgType.COMPOSITE, src=first, payload=(Message(MsgType.BYTES, src=first),))
+    adopt_src(composite, list_src)  # what frames() does to a list message whose src the writer omits
+    frame = codec.Frame(10566, False, [composite], True, None, list_src)
+    assert codec.decode_frame(codec.encode_frame_spec(frame)) == frame

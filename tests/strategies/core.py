@@ -6,7 +6,17 @@ import ipaddress
 
 from hypothesis import strategies as st
 
-from pygroups.address import UUID, ExtendedUUID, FlagsUUID, IpAddress, MillisAddress, SiteMaster, SiteUUID, java_equals
+from pygroups.address import (
+    UUID,
+    Address,
+    ExtendedUUID,
+    FlagsUUID,
+    IpAddress,
+    MillisAddress,
+    SiteMaster,
+    SiteUUID,
+    java_equals,
+)
 from pygroups.message import BatchPayload, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag, SeqnoList
 from pygroups.view import Digest, MutableDigest, View, ViewId
@@ -114,6 +124,16 @@ def _simple_payload(mtype: MsgType) -> st.SearchStrategy[object]:
 
 
 _SIMPLE = [MsgType.BYTES, MsgType.NIO, MsgType.EMPTY, MsgType.OBJECT, MsgType.LONG, MsgType.FRAGMENTED]
+
+
+def adopt_src(msg: Message, src: Address | None) -> None:
+    """Give ``msg`` the src a reader gives it when the writer omitted its own (Java-equal to ``src``):
+    the composite's parts that were read back as the composite's src follow it too."""
+    msg.src = src
+    if msg.type is MsgType.COMPOSITE and isinstance(msg.payload, tuple):
+        for p in msg.payload:
+            if java_equals(p.src, src):
+                p.src = src
 
 
 @st.composite
