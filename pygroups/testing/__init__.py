@@ -1,11 +1,12 @@
 """Shipped test helpers (like trio.testing): a layer harness and a deterministic network simulator."""
 
-from pygroups.testing.harness import FakeTransport, HarnessPair, LayerHarness, RecordingTop
+from pygroups.testing.harness import FakeTransport, HarnessNet, HarnessPair, LayerHarness, RecordingTop
 from pygroups.testing.sim import Packet, SimNetwork, SimNode, SimSend, SimTransport, SimulationFailure
 
 __all__ = [
     "DnsServer",
     "FakeTransport",
+    "HarnessNet",
     "HarnessPair",
     "LayerHarness",
     "Packet",

@@ -124,12 +124,12 @@ def toy_stacks(monkeypatch: pytest.MonkeyPatch) -> Hub:
     track_drivers(monkeypatch, hub)
     real = channel._build_layers
 
-    def build(config: object, variables: object) -> object:
+    def build(config: object, variables: object, protocols: object) -> object:
         if config == "toy":
             return [LoopbackTransport(), SingletonGms()]
         if config == "hub":
             return hub_layers(hub)()
-        return real(config, variables)  # type: ignore[arg-type]
+        return real(config, variables, protocols)  # type: ignore[arg-type]
 
     monkeypatch.setattr(channel, "_build_layers", build)
     return hub

@@ -166,7 +166,7 @@ def test_stock_dns_ping_core_stack() -> None:
 
 def test_the_lookup_request_is_built_from_the_attributes() -> None:
     layers = build_layers(parse(_stack_xml('dns_query="x.test, y.test" dns_address=" 127.0.0.1:5353"')),
-                          environ={}, check=False)
+                          BUILTIN_PROTOCOLS, environ={}, check=False)
     dns = layers[1]
     assert isinstance(dns, DNS_PING)
     dns.init()

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pygroups.address import UUID, Address
+from pygroups.clock import MS
 from pygroups.events import (
     BecomeServer,
     GetDigest,
@@ -19,11 +20,10 @@ from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.objects import SeqnoList
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.reliable import seqnos_of
-from pygroups.testing.harness import LayerHarness
+from pygroups.testing.harness import HarnessNet, LayerHarness
 from pygroups.view import Digest, View, ViewId
 from pygroups.wire.codec import decode_message, encode_message
 from pygroups.wire.headers.nakack import HIGHEST_SEQNO, MSG, XMIT_REQ, XMIT_RSP, NakAckHeader2
-from tests.unit.protocols.pbcast._fakenet import MS, FakeNet
 
 A, B, C = UUID(0, 1), UUID(0, 2), UUID(0, 3)
 PID = NAKACK2.protocol_id
@@ -327,7 +327,7 @@ def test_highest_seqno_above_ours_triggers_an_immediate_xmit_req() -> None:
 
 
 def test_lost_last_message_is_recovered_through_highest_seqno() -> None:
-    net = FakeNet()
+    net = HarnessNet()
     a, b = net.add(A, NAKACK2()), net.add(B, NAKACK2(), seed=1)
     for h in (a, b):
         h.down(ViewChange(view(A, B)))
@@ -466,7 +466,7 @@ def test_exactly_once_fifo_after_retransmission(
 ) -> None:
     addrs: list[Address] = [A, B, C]
     addrs = addrs[:n]
-    net = FakeNet(seed=seed, loss=loss, dup=dup, reorder=True)
+    net = HarnessNet(seed=seed, loss=loss, dup=dup, reorder=True)
     for i, a in enumerate(addrs):
         layer = NAKACK2()
         layer.resend_last_seqno_max_times = 1000  # keep announcing the last seqno (a lost HIGHEST_SEQNO)

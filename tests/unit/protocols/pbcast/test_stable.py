@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pygroups.address import UUID, Address
+from pygroups.clock import MS
 from pygroups.events import BecomeServer, ResumeStable, Stable, SuspendStable, ViewChange
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.pbcast.stable import STABLE
-from pygroups.testing.harness import LayerHarness
+from pygroups.testing.harness import HarnessNet, LayerHarness
 from pygroups.view import Digest, MutableDigest, View, ViewId
 from pygroups.wire.codec import decode_message, encode_message
 from pygroups.wire.headers.stable import StableHeader
-from tests.unit.protocols.pbcast._fakenet import MS, FakeNet
 
 A, B, C = UUID(0, 1), UUID(0, 2), UUID(0, 3)
 PID = STABLE.protocol_id
@@ -184,7 +184,7 @@ def test_view_change_starts_a_new_round() -> None:
 
 
 def test_round_across_the_network_keeps_buffers_bounded() -> None:
-    net = FakeNet()
+    net = HarnessNet()
     nodes = {}
     for i, a in enumerate((A, B, C)):
         layer = STABLE()
