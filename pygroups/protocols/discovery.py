@@ -18,7 +18,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from pygroups.address import Address, IpAddress
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.errors import ConfigError, MalformedMessage
 from pygroups.events import (
     AddPhysicalAddress,
@@ -40,7 +40,6 @@ from pygroups.stack.properties import Bool, Duration, Int, prop
 from pygroups.view import View
 from pygroups.wire.headers.ping import PingData, PingHeader, decode_ping_data_list, encode_ping_data_list
 
-MS = 1_000_000
 REQ, RSP = PingHeader.Type.GET_MBRS_REQ, PingHeader.Type.GET_MBRS_RSP
 
 

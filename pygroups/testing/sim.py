@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pygroups.address import Address, IpAddress
-from pygroups.clock import ManualClock
+from pygroups.clock import MS, ManualClock
 from pygroups.errors import LocalProtocolError
 from pygroups.message import Message
 from pygroups.protocols import BUILTIN_PROTOCOLS
@@ -62,7 +62,6 @@ SimTransport = SHARED_LOOPBACK
 """The simulator's transport is JGroups' SHARED_LOOPBACK (`pygroups.protocols.shared_loopback`)."""
 SimSend = LoopbackSend
 
-MS = 1_000_000
 SEED_ENV = "PYGROUPS_SEED"
 
 

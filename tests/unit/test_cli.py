@@ -12,7 +12,7 @@ import pytest
 
 from pygroups.aio.chat import chat_line
 from pygroups.cli import main
-from tests.unit.aio.toys import Hub, LoopbackTransport, SingletonGms, hub_layers, track_drivers
+from tests.support.aio_toys import Hub, LoopbackTransport, SingletonGms, hub_layers, track_drivers
 from tests.unit.capture.test_dump import B_PHYS, GARBAGE, join_req, tp_capture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,7 @@ def test_python_dash_m() -> None:
     assert proc.returncode == 0 and "5.5.6" in proc.stdout
 
 
-# --- chat and demo (toy stacks: tests/unit/aio/toys.py; the real stack is exercised by conformance) ---
+# --- chat and demo (toy stacks: tests/support/aio_toys.py; the real stack is exercised by conformance) ---
 
 
 @pytest.fixture

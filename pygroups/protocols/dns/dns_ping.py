@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pygroups.address import Address, IpAddress
+from pygroups.clock import MS
 from pygroups.errors import ConfigError
 from pygroups.events import GetPhysicalAddress
 from pygroups.protocols.discovery import Discovery, Responses, ping_data
@@ -34,8 +35,6 @@ from pygroups.stack.io import IoFailed, IoResult
 from pygroups.stack.properties import Bool, Str, prop
 from pygroups.stack.registry import protocol
 from pygroups.wire.headers.ping import PingData, PingHeader
-
-MS = 1_000_000
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from pygroups.address import Address
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.events import Event, GetDigest, ResumeStable, Stable, SuspendStable, ViewChange
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.stack.layer import Layer
@@ -34,7 +34,6 @@ from pygroups.view import Digest, MutableDigest, View, ViewId
 from pygroups.wire.codec import payload_length
 from pygroups.wire.headers.stable import StableHeader
 
-_NS_PER_MS = 1_000_000
 MAX_SUSPEND_TIME_MS = 200_000  # Java's default when SUSPEND_STABLE carries no timeout
 _UNSET = (-1, -1)
 _ALWAYS_REPORTED = (
@@ -84,7 +83,7 @@ class STABLE(Layer):
         interval = self.rng.randint(1, 2 * self.desired_avg_gossip) if self.desired_avg_gossip > 0 else 0
         if interval <= 0:
             interval = max(self.desired_avg_gossip // 2, 1)
-        self._stable_timer = self.timers.call_later(interval * _NS_PER_MS, self._stable_task)
+        self._stable_timer = self.timers.call_later(interval * MS, self._stable_task)
 
     def _stable_task(self) -> None:
         self._schedule_stable_task()
@@ -125,7 +124,7 @@ class STABLE(Layer):
             self.log.debug("suspending message garbage collection")
         if self._resume_timer is None or not self._resume_timer.pending:
             delay_ms = int(timeout_ms * 1.1) or MAX_SUSPEND_TIME_MS  # a little slack, as Java
-            self._resume_timer = self.timers.call_later(delay_ms * _NS_PER_MS, self._resume_task)
+            self._resume_timer = self.timers.call_later(delay_ms * MS, self._resume_task)
 
     def _resume_task(self) -> None:
         self._resume_timer = None

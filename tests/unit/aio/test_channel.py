@@ -29,7 +29,7 @@ from pygroups.stack.io import Received, ViewInstalled
 from pygroups.stack.layer import Layer
 from pygroups.view import MergeView, View, ViewId
 from pygroups.wire.codec import decode_message, encode_message
-from tests.unit.aio.toys import LoopbackTransport, SingletonGms, Valve
+from tests.support.aio_toys import LoopbackTransport, SingletonGms, Valve
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
@@ -389,52 +389,5 @@ def test_a_transport_that_cannot_listen_fails_connect() -> None:
             with pytest.raises(ConnectError, match="address in use"):
                 await ch.connect("c")
             assert not ch.connected
-
-    run(body)
-
-
-# --- the real stock stack over loopback (the layers have their own tests; this checks the wiring) ---
-
-
-def _free_ports(n: int) -> list[int]:
-    import socket  # noqa: TID251 - picking free loopback ports
-
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-@pytest.mark.parametrize("stack", ["tcp-core.xml", "tcp-fc.xml"])
-def test_two_members_on_the_stock_stack(stack: str) -> None:
-    ports = _free_ports(2)
-    hosts = ",".join(f"127.0.0.1[{p}]" for p in ports)
-
-    def variables(i: int) -> dict[str, str]:
-        return {"jgroups.bind_addr": "127.0.0.1", "jgroups.bind_port": str(ports[i]),
-                "jgroups.tcpping.initial_hosts": hosts, "jgroups.tcp.port_range": "0"}
-
-    async def body() -> None:
-        async with open_channel(stack, cluster="it", name="A", variables=variables(0)) as a, \
-                open_channel(stack, cluster="it", name="B", variables=variables(1)) as b:
-            assert b.format_view() == "[A|1] (2) [A, B]"  # joined A: the first view already has both
-            await a.wait_view(2, timeout=10)
-            await b.send(None, "hi")
-            await b.send(a.address, 7)
-            got = []
-            while len(got) < 2:
-                ev = await a.receive(timeout=10)
-                if isinstance(ev, Received):
-                    got.append((a.name_of(ev.msg.src), payload_object(ev.msg)))
-            assert got == [("B", "hi"), ("B", 7)]
-            await b.disconnect()
-            assert a.format_view(await a.wait_view(1, timeout=10)) == "[A|2] (1) [A]"
-            await b.connect("it")  # again, with a fresh address, as JChannel does
-            assert b.format_view() == "[A|3] (2) [A, B]"
-            await a.wait_view(2, timeout=10)
 
     run(body)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pygroups.address import UUID, IpAddress
-from pygroups.clock import ManualClock
+from pygroups.clock import MS, ManualClock
 from pygroups.events import ViewChange
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.protocols import diagnostics as d
@@ -25,7 +25,6 @@ from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.view import View, ViewId
 
-MS = 1_000_000
 VERSION = d.version_description()
 A, B = UUID(1, 1), UUID(2, 2)
 PA, PB = IpAddress("127.0.0.1", 7800), IpAddress("127.0.0.1", 7801)

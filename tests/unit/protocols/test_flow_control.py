@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pygroups.address import UUID, Address
+from pygroups.clock import MS
 from pygroups.events import ViewChange
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.protocols.flow_control import MFC, UFC, FlowControl
@@ -17,7 +18,6 @@ from pygroups.wire.headers.fc import FcHeader
 A = UUID(0, 1)
 B = UUID(0, 2)
 C = UUID(0, 3)
-MS = 1_000_000
 
 
 def view(*members: Address, vid: int = 1) -> ViewChange:

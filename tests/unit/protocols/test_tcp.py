@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from conformance.pcaptcp import read_streams
 from pygroups.address import UUID, Address, IpAddress
-from pygroups.clock import ManualClock
+from pygroups.clock import MS, ManualClock
 from pygroups.events import (
     AddPhysicalAddress,
     Disconnect,
@@ -53,7 +53,6 @@ from pygroups.wire.framing import CLOSE_FRAME, CloseMarker, FrameBuffer, FramePa
 from pygroups.wire.headers.tp import TpHeader
 from pygroups.wire.version import WireVersion
 
-MS = 1_000_000
 A = UUID(1, 1)
 B = UUID(2, 2)
 C = UUID(3, 3)

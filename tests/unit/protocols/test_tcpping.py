@@ -12,6 +12,7 @@ import pytest
 
 from pygroups.address import UUID, Address, IpAddress
 from pygroups.capture.dump import dump_bytes
+from pygroups.clock import MS
 from pygroups.events import AddPhysicalAddress, BecomeServer, FindInitialMembers, FindMembersAsync, ViewChange
 from pygroups.message import Flag, Message, TransientFlag
 from pygroups.protocols.tcpping import TCPPING
@@ -24,7 +25,6 @@ from pygroups.wire.headers.tp import TpHeader
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "java" / "5.5.6"
 TP_ID, TCPPING_ID = 57, 9
-MS = 1_000_000
 
 
 @cache

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Sequence
 
 from pygroups.address import UUID, Address, IpAddress
-from pygroups.clock import ManualClock
+from pygroups.clock import MS, ManualClock
 from pygroups.events import (
     AddPhysicalAddress,
     DiscoveryResponse,
@@ -29,7 +29,6 @@ from pygroups.wire import codec
 from pygroups.wire.headers.tp import TpHeader
 from pygroups.wire.version import WireVersion
 
-MS = 1_000_000
 A, B, C, D = UUID(1, 1), UUID(2, 2), UUID(3, 3), UUID(4, 4)
 PA, PB, PC = IpAddress("10.0.0.1", 7800), IpAddress("10.0.0.2", 7800), IpAddress("10.0.0.3", 7800)
 

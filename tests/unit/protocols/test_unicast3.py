@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pygroups.address import UUID, Address
+from pygroups.clock import MS
 from pygroups.events import ViewChange
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.objects import SeqnoList
@@ -22,7 +23,6 @@ from pygroups.view import View, ViewId
 from pygroups.wire import codec
 from pygroups.wire.headers.unicast import ACK, CLOSE, DATA, SEND_FIRST_SEQNO, XMIT_REQ, UnicastHeader3
 
-MS = 1_000_000
 PID = 48
 ME, PEER, OTHER = UUID(0, 1), UUID(0, 2), UUID(0, 3)
 CATALOGUE = Path(__file__).parents[2] / "data" / "java" / "5.5.6" / "catalogue.jsonl"

@@ -8,13 +8,12 @@ from typing import ClassVar
 import pytest
 
 from pygroups.address import UUID, IpAddress
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.events import AddPhysicalAddress, Connect, Event, GetPhysicalAddress, SetLocalAddress
 from pygroups.message import Header, Message
 from pygroups.stack.layer import Layer
 from pygroups.testing.harness import HarnessPair, LayerHarness
 
-MS = 1_000_000
 ME, PEER = UUID(0, 1), UUID(0, 2)
 
 

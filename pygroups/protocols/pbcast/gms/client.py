@@ -25,7 +25,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from pygroups.address import Address
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.events import BecomeServer, DiscoveryResponse, FindInitialMembers, JoinFailed
 from pygroups.message import Flag, Message, MsgType
 from pygroups.ping_data import PingData
@@ -37,7 +37,6 @@ from .role import GmsRole
 if TYPE_CHECKING:
     from .layer import GMS
 
-MS = 1_000_000
 
 
 class JoinState(enum.Enum):

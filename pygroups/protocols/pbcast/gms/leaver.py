@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pygroups.address import Address
-from pygroups.clock import TimerHandle
+from pygroups.clock import MS, TimerHandle
 from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.wire.headers.gms import GmsHeader
 
 if TYPE_CHECKING:
     from .layer import GMS
 
-MS = 1_000_000
 
 
 class Leaver:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from pygroups.address import UUID, IpAddress
+from pygroups.clock import MS
 from pygroups.doctor import fetch_from_dns
 from pygroups.errors import ConfigError
 from pygroups.events import DiscoveryResponse, FindInitialMembers, FindMembers
@@ -29,7 +30,6 @@ from pygroups.testing.sim import SimNetwork, SimNode, SimTransport, stack_factor
 from pygroups.view import View
 from pygroups.wire.headers.ping import PingHeader, decode_ping_data_list
 
-MS = 1_000_000
 ME = UUID(1, 1)
 MY_IP = IpAddress("10.0.0.1", 7800)
 

@@ -13,7 +13,7 @@ import pytest
 import yaml  # PyYAML: a dependency of the kubernetes client
 
 from pygroups.address import UUID, IpAddress
-from pygroups.clock import ManualClock
+from pygroups.clock import MS, ManualClock
 from pygroups.errors import ConfigError
 from pygroups.events import DiscoveryResponse, FindInitialMembers
 from pygroups.message import Flag, Message, MsgType
@@ -30,7 +30,6 @@ from pygroups.testing.harness import FakeTransport, LayerHarness
 from pygroups.testing.sim import SimNetwork, stack_factory
 from pygroups.wire.headers.ping import PingHeader, decode_ping_data_list, encode_ping_data_list
 
-MS = 1_000_000
 URL = "https://10.96.0.1:443/api/v1/namespaces/prod/pods?labelSelector=app%3Dcache"
 READY = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
 FIXTURES = Path(__file__).parent

@@ -16,7 +16,6 @@ from pygroups.wire import codec
 from pygroups.wire.headers.gms import GmsHeader, JoinRsp, encode_join_rsp, encode_view_digest
 from pygroups.wire.headers.ping import PingData
 
-MS = 1_000_000
 PID = 12
 T = GmsHeader.Type
 # The capture's members (spec §9): A = coordinator, B = joiner; C as in the catalogue.

@@ -1,4 +1,4 @@
-"""StackDriver over real loopback sockets, with a toy line-protocol transport (tests/unit/aio/toys.py)."""
+"""StackDriver over real loopback sockets, with a toy line-protocol transport (tests/support/aio_toys.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from pygroups.stack.io import (
     Received,
 )
 from pygroups.stack.stack import ProtocolStack
-from tests.unit.aio.toys import LineTransport, until
+from tests.support.aio_toys import LineTransport, until
 
 LOCAL = "127.0.0.1"
 
