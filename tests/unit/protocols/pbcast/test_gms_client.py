@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from pygroups.clock import MS
 from pygroups.events import BecomeServer, Connect, DiscoveryResponse, FindInitialMembers, SetDigest, ViewChange
 from pygroups.message import Flag, MsgType
 from pygroups.protocols.pbcast.gms import JoinFailed
@@ -14,7 +15,6 @@ from pygroups.protocols.pbcast.gms.coordinator import CoordinatorRole
 from pygroups.protocols.pbcast.gms.participant import ParticipantRole
 from pygroups.wire.headers.gms import GmsHeader
 from tests.unit.protocols.pbcast.test_gms_helpers import (
-    MS,
     PID,
     A,
     B,

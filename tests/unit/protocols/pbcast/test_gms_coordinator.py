@@ -3,6 +3,7 @@ writes it), VIEW_ACK collection and timeout, view bundling, LEAVE, suspicion, co
 
 from __future__ import annotations
 
+from pygroups.clock import MS
 from pygroups.events import Disconnect, ResumeStable, Suspect, SuspendStable, TmpView, ViewChange
 from pygroups.message import Flag, MsgType, TransientFlag
 from pygroups.protocols.pbcast.gms import GMS
@@ -11,7 +12,6 @@ from pygroups.testing.harness import LayerHarness
 from pygroups.view import DeltaView
 from pygroups.wire.headers.gms import decode_join_rsp, decode_view_digest
 from tests.unit.protocols.pbcast.test_gms_helpers import (
-    MS,
     PID,
     A,
     B,

@@ -3,6 +3,7 @@ taking over as coordinator, malformed input."""
 
 from __future__ import annotations
 
+from pygroups.clock import MS
 from pygroups.events import Disconnect, SetDigest, Suspect, ViewChange
 from pygroups.message import Flag, Message, MsgType
 from pygroups.protocols.pbcast.gms import Leave, LeaveComplete
@@ -12,7 +13,6 @@ from pygroups.testing.harness import LayerHarness
 from pygroups.view import DeltaView
 from pygroups.wire.headers.gms import GmsHeader, decode_view_digest
 from tests.unit.protocols.pbcast.test_gms_helpers import (
-    MS,
     PID,
     A,
     B,

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 import pytest
 
 from pygroups.address import Address, IpAddress
+from pygroups.clock import MS
 from pygroups.events import Connect, DiscoveryResponse, Event, FindInitialMembers
 from pygroups.protocols.pbcast.gms import GMS, Leave
 from pygroups.stack.layer import Layer
 from pygroups.testing.sim import SimNetwork, SimNode, SimTransport
 from pygroups.view import View
 from pygroups.wire.headers.ping import PingData
-from tests.unit.protocols.pbcast.test_gms_helpers import MS, StubNakack
+from tests.unit.protocols.pbcast.test_gms_helpers import StubNakack
 
 Directory = dict[Address, GMS]
 
