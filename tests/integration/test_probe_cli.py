@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio  # noqa: TID251 - a node runs while the CLI probes it
-import socket  # noqa: TID251 - picking free loopback ports
 
 import pytest
 
 from pygroups import cli
 from pygroups.aio.channel import open_channel
 from pygroups.aio.driver import StackDriver
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.net import free_port
 
 
 def test_probe_a_running_node_over_tcp(capsys: pytest.CaptureFixture[str]) -> None:

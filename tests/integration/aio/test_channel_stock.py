@@ -10,6 +10,7 @@ import pytest
 
 from pygroups.aio.channel import open_channel, payload_object
 from pygroups.stack.io import Received
+from tests.support.net import free_ports
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
@@ -20,22 +21,9 @@ def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(bounded())
 
 
-def _free_ports(n: int) -> list[int]:
-    import socket  # noqa: TID251 - picking free loopback ports
-
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 @pytest.mark.parametrize("stack", ["tcp-core.xml", "tcp-fc.xml"])
 def test_two_members_on_the_stock_stack(stack: str) -> None:
-    ports = _free_ports(2)
+    ports = free_ports(2)
     hosts = ",".join(f"127.0.0.1[{p}]" for p in ports)
 
     def variables(i: int) -> dict[str, str]:

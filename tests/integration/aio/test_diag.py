@@ -13,23 +13,13 @@ import pytest
 from pygroups.aio.channel import Channel, open_channel
 from pygroups.aio.diag import DiagServer, ProbeClient, parse_member_addrs
 from pygroups.aio.driver import StackDriver
+from tests.support.net import free_ports
 
 GROUP = "239.255.75.75"  # an admin-scoped test group, never JGroups' 224.0.75.75
 
 
 def run(body: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(body(), 60))
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def free_block(n: int) -> int:

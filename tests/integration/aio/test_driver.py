@@ -31,6 +31,7 @@ from pygroups.stack.io import (
 )
 from pygroups.stack.stack import ProtocolStack
 from tests.support.aio_toys import LineTransport, until
+from tests.support.net import free_port
 
 LOCAL = "127.0.0.1"
 
@@ -78,13 +79,6 @@ async def node(listen: bool = True, port: int = 0, port_range: int = 0, high_wat
     if listen:
         await n.until(lambda: t.results)
     return n
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOCAL, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_listen_connect_write_echo_and_peer_close() -> None:
