@@ -133,8 +133,11 @@ class _Top(Layer):
         self.responses: tuple[PingData, ...] | None = None
 
     def up(self, evt: Event) -> None:
-        if isinstance(evt, DiscoveryResponse):
-            self.responses = evt.responses
+        match evt:
+            case DiscoveryResponse(responses=responses):
+                self.responses = responses
+            case _:
+                pass
 
 
 def _stack(layers: Sequence[Layer]) -> Any:

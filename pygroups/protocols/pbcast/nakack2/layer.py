@@ -157,10 +157,11 @@ class NAKACK2(Receiver, Digests, Sender):
         self.down_layer.down(evt)
 
     def up(self, evt: Event) -> None:
-        if isinstance(evt, Stable):
-            self.stable(evt.digest)
-            return
-        self.up_layer.up(evt)
+        match evt:
+            case Stable(digest=digest):
+                self.stable(digest)
+            case _:
+                self.up_layer.up(evt)
 
     @answers(GetDigest)
     def answer_digest(self, q: GetDigest) -> Digest | None:
