@@ -55,3 +55,23 @@ def test_a_wrong_attribute_is_refused_by_both(java_peer, tmp_path: Path, attribu
     assert not java["ok"], "JGroups accepted the wrong attribute"
     with pytest.raises(ConfigError, match=attribute):
         check_spec(load_stack_file(bad, PROPERTIES))
+
+
+def test_system_properties_take_precedence_as_in_java(java_peer, tmp_path: Path) -> None:
+    """Java's rule, from the jar: the transport's bind_addr takes -Djgroups.bind_addr over the XML's value (the
+    jar's tcp-default.xml says match-interface:eth2,...: a -D puts Java on the address asked for), while every
+    other attribute keeps the XML's value over its system property (bind_port here)."""
+    from pygroups.protocols import BUILTIN_PROTOCOLS
+    from pygroups.stack.registry import build_layers
+
+    text = (ROOT / "protocols" / "tcp-core.xml").read_text()
+    literal = tmp_path / "literal.xml"
+    literal.write_text(text.replace('bind_addr="${jgroups.bind_addr:127.0.0.1}"', 'bind_addr="127.0.0.2"', 1)
+                       .replace('bind_port="${jgroups.bind_port:7800}"', 'bind_port="7805"', 1))
+    assert 'bind_addr="127.0.0.2"' in literal.read_text() and 'bind_port="7805"' in literal.read_text()
+    props = {**PROPERTIES, "jgroups.bind_addr": "127.0.0.3", "jgroups.bind_port": "7801"}
+    (java,) = java_peer.check_configs([literal], props)
+    assert java["ok"], java.get("error")
+    assert java["transport"] == {"bind_addr": "127.0.0.3", "bind_port": 7805}
+    tcp = build_layers(load_stack_file(literal, props), BUILTIN_PROTOCOLS, variables=props, environ={})[0]
+    assert (tcp.bind_addr.text, tcp.bind_port) == (java["transport"]["bind_addr"], java["transport"]["bind_port"])

@@ -397,7 +397,8 @@ def apply_attributes(obj: object, attributes: Mapping[str, str], *, element: str
     """Set `obj`'s properties from XML attributes; returns the attributes no property claimed.
 
     A property absent from the XML takes the first of its `env` names (plus `extra_env[name]`)
-    that `lookup` resolves, like a Java field's ``systemProperty`` (the XML wins).
+    that `lookup` resolves, like a Java field's ``systemProperty`` (the XML wins; `build_layers` makes Java's
+    one exception, the transport's ``bind_addr``).
     """
     props = properties_of(type(obj))
     by_name = dict(iter_names(props))

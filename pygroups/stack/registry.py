@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pygroups.errors import ConfigError
-from pygroups.stack.jgroups_catalogue import canonical_protocol_name, catalogue
+from pygroups.stack.jgroups_catalogue import ProtocolInfo, canonical_protocol_name, catalogue
 from pygroups.stack.properties import apply_attributes, properties_of
-from pygroups.stack.spec import StackSpec, make_lookup
+from pygroups.stack.spec import ProtocolSpec, StackSpec, make_lookup
 from pygroups.stack.validate import check_spec, check_value, suggest
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,33 @@ def protocol(name: str, *, id: int | None = _FROM_CATALOGUE,
 
 # ------------------------------------------------------------------------------------ assembly
 
+_TP_CONFIG = "org.jgroups.protocols.TPConfig"
+
+
+def _transport_bind_addr_override(p: ProtocolSpec, info: ProtocolInfo | None,
+                                  lookup: Callable[[str], str | None]) -> Mapping[str, str]:
+    """The transport's attributes, with ``bind_addr`` taken from its system property when one is set.
+
+    Java's rule (Configurator.createProtocolsAndInitializeAttrs, 5.5.6): every other attribute keeps
+    the XML's value over its ``systemProperty`` (resolveAndAssignField consults the property only when
+    the XML is silent), but the transport's ``bind_addr`` is assigned twice, the first time from the
+    configuration's own map, which removes it; so the second, ordinary pass finds no XML value and takes
+    ``jgroups.bind_addr`` (a -D property, then the environment variable). Hence ``-Djgroups.bind_addr=...``
+    beats ``bind_addr="match-interface:..."`` in the jar's tcp-default.xml.
+    """
+    attr = info.attribute("bind_addr") if info is not None else None
+    if attr is None or attr.declared_in != _TP_CONFIG:
+        return p.attributes
+    for name in attr.system_properties:
+        value = lookup(name)
+        if value is not None:
+            if p.attributes.get("bind_addr", value) != value:
+                log.debug("%s<%s> bind_addr=%r: the system property %s=%r wins, as in Java", p.where, p.element,
+                          p.attributes["bind_addr"], name, value)
+            return {**p.attributes, "bind_addr": value}
+    return p.attributes
+
+
 def build_layers(spec: StackSpec, registry: ProtocolRegistry, *,
                  variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
                  check: bool = True) -> list[object]:
@@ -122,13 +149,14 @@ def build_layers(spec: StackSpec, registry: ProtocolRegistry, *,
         raise ConfigError(f"{spec.source + ': ' if spec.source else ''}not implemented yet: {', '.join(missing)}")
     lookup = make_lookup(variables, environ)
     layers: list[object] = []
-    for p in spec.protocols:
+    for index, p in enumerate(spec.protocols):
         cls = reg.get(p.name)
         assert cls is not None
         info = catalogue().get(p.name)
         extra_env = {a.name: a.system_properties for a in info.attributes.values()} if info else {}
         layer = cls()
-        leftover = apply_attributes(layer, p.attributes, element=p.element, where=p.where, lookup=lookup,
+        attributes = _transport_bind_addr_override(p, info, lookup) if index == 0 else p.attributes
+        leftover = apply_attributes(layer, attributes, element=p.element, where=p.where, lookup=lookup,
                                     extra_env=extra_env, warn=log.warning)
         for name in leftover:
             ai = info.attribute(name) if info is not None else None

@@ -428,3 +428,29 @@ def test_protocol_decorator_names_a_layer_subclass_with_its_jgroups_name() -> No
     assert MyStable.name == "pbcast.STABLE"
     assert MyStable.protocol_id == 13
     assert reg.get("pbcast.STABLE") is MyStable
+
+
+# --- Java's precedence of system properties over the XML (Configurator 5.5.6; checked against the jar in
+# conformance/test_config_conformance.py) ---------------------------------------------------------------------
+
+_TCP_LITERAL = '<config><TCP bind_addr="match-interface:eth9,127.0.0.2" bind_port="7805"/></config>'
+
+
+def _tcp(variables: dict[str, str] | None = None, environ: dict[str, str] | None = None) -> object:
+    from pygroups.protocols import BUILTIN_PROTOCOLS
+
+    (tcp,) = build_layers(parse(_TCP_LITERAL), BUILTIN_PROTOCOLS, variables=variables, environ=environ or {})
+    return tcp
+
+
+def test_the_transports_bind_addr_system_property_beats_the_xml() -> None:
+    tcp = _tcp({"jgroups.bind_addr": "127.0.0.1"})
+    assert tcp.bind_addr is not None and tcp.bind_addr.text == "127.0.0.1"  # type: ignore[attr-defined]
+    from_env = _tcp(environ={"jgroups.bind_addr": "127.0.0.3"})
+    assert from_env.bind_addr.text == "127.0.0.3"  # type: ignore[attr-defined]
+
+
+def test_every_other_attribute_keeps_the_xml_over_its_system_property() -> None:
+    tcp = _tcp({"jgroups.bind_port": "7801"})
+    assert tcp.bind_port == 7805  # type: ignore[attr-defined]
+    assert tcp.bind_addr.text == "match-interface:eth9,127.0.0.2"  # type: ignore[attr-defined]

@@ -76,6 +76,11 @@ public final class Peer {
                 java.util.Collections.reverse(names); // bottom (transport) first, as in the XML
                 m.put("ok", true);
                 m.put("protocols", names);
+                // what the transport was configured with (XML, -D system properties, environment: Java's precedence)
+                org.jgroups.protocols.TP tp=ch.getProtocolStack().getTransport();
+                java.net.InetAddress bind=tp.getBindAddress();
+                m.put("transport", Json.obj("bind_addr", bind == null? null : bind.getHostAddress(),
+                                            "bind_port", tp.getBindPort()));
             }
             catch(Throwable t) {
                 rc=1;
