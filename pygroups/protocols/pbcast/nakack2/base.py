@@ -49,6 +49,7 @@ class NakAck2Base(Layer):
         self.seqno = 0
         self.xmit_table: dict[Address, Table[Message]] = {}
         self._xmit_task_map: dict[Address, int] = {}
+        self._announced: dict[Address, int] = {}  # a HIGHEST_SEQNO beyond what we received, until it arrives
         self._stable_xmit_map: dict[Address, int] = {}
         self._become_server_queue: list[Message] = []
         self._xmit_timer: TimerHandle | None = None

@@ -27,7 +27,7 @@ class Digests(Retransmitter):
         for mbr in change.members:
             if mbr not in self.xmit_table:
                 self.xmit_table[mbr] = Table(0)
-        for m in (self._xmit_task_map, self._stable_xmit_map, self._non_member_warned):
+        for m in (self._xmit_task_map, self._announced, self._stable_xmit_map, self._non_member_warned):
             change.retain(m)
 
     def set_digest(self, digest: Digest, merge: bool) -> None:

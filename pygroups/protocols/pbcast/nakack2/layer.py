@@ -118,6 +118,7 @@ class NAKACK2(Receiver, Digests, Sender):
         self._become_server_queue.clear()
         self.cancel_xmit_task()
         self._xmit_task_map.clear()
+        self._announced.clear()
         self._stable_xmit_map.clear()
         self._reset()
 

@@ -44,12 +44,17 @@ class Retransmitter(NakAck2Base):
             self.send_xmit_rsp(requester, msg)
 
     def handle_highest_seqno(self, sender: Address, seqno: int) -> None:
+        """Ask for a sender's announced last message we lack, as Java does, and (beyond Java, which asks
+        once and then waits up to STABLE's 50-100 s gossip) keep asking every ``xmit_interval`` until it
+        arrives: a lost last message and a lost retransmission of it then cost one interval, not a minute."""
         buf = self.xmit_table.get(sender)
         if buf is None:
             return
         if buf.hr >= 0 and seqno > buf.hr:
             self.log.debug("highest received from %s is %d < %d: asking for it", sender, buf.hr, seqno)
             self.send_xmit_req_range(seqno, seqno, sender)
+            if seqno > self._announced.get(sender, 0):
+                self._announced[sender] = seqno
 
     # --- outbound ---------------------------------------------------------------------------------------
 
@@ -152,5 +157,16 @@ class Retransmitter(NakAck2Base):
             keep = [s for s in seqnos if floor < s <= prev]
             if keep:
                 self.send_xmit_req(seqno_list(missing.size, missing.offset, keep), target)
+        self.ask_for_announced()
         if self.resend_last_seqno:
             self.send_highest_seqno(self.seqno)
+
+    def ask_for_announced(self) -> None:
+        """Ask again for every announced last message that has not arrived yet (see handle_highest_seqno)."""
+        for sender, seqno in list(self._announced.items()):
+            buf = self.xmit_table.get(sender)
+            if buf is None or buf.hr >= seqno:
+                del self._announced[sender]
+                continue
+            self.counters["xmit_reqs_for_announced_last"] += 1
+            self.send_xmit_req_range(seqno, seqno, sender)

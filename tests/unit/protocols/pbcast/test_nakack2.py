@@ -326,6 +326,25 @@ def test_highest_seqno_above_ours_triggers_an_immediate_xmit_req() -> None:
     assert h.take_down() == []
 
 
+def test_an_announced_last_message_is_asked_for_every_interval_until_it_arrives() -> None:
+    """Beyond Java (which asks once, then waits for STABLE): the XMIT_REQ for an announced last message is
+    repeated every xmit_interval while it is missing, and stops once it arrived."""
+    h = node(resend_last_seqno=False)
+    h.receive(mcast(B, 1))
+    h.receive(Message(MsgType.EMPTY, src=B, flags=Flag.OOB).put_header(PID, NakAckHeader2(HIGHEST_SEQNO, 3)))
+    (first,) = h.take_down()
+    assert first.payload == SeqnoList(1, 3, (1,))  # the XMIT_RSP to this one is lost
+    h.advance(XMIT)
+    again = [m for m in h.take_down() if hdr(m).type == XMIT_REQ]
+    assert [m.payload for m in again] == [SeqnoList(1, 3, (1,))] and again[0].dest == B
+    h.receive(mcast(B, 3))  # it arrives; 2 is now an ordinary gap the retransmit task handles
+    h.receive(mcast(B, 2))
+    h.advance(XMIT)
+    h.advance(XMIT)
+    assert [m for m in h.take_down() if hdr(m).type == XMIT_REQ] == []
+    assert nak(h).counters["xmit_reqs_for_announced_last"] == 1
+
+
 def test_lost_last_message_is_recovered_through_highest_seqno() -> None:
     net = HarnessNet()
     a, b = net.add(A, NAKACK2()), net.add(B, NAKACK2(), seed=1)
