@@ -166,7 +166,12 @@ def test_passcode_both_ways(java_peer, make_cluster, tmp_path: Path) -> None:
     view = "[J1|1] (2) [J1, P1]"
     addr = ["-addr", "127.0.0.1", "-port", str(base), "-timeout", "3000"]
 
-    out = java_probe(java_peer, *addr, "-tcp", "true", "-passcode", "s3cr3t")
+    # Java's own Probe loses about 1 passcode request in 16 to its TCP server (NOTES 28: a 0x0a byte in the
+    # random header ends the request), Java nodes included: ask again when not every node answered
+    for _ in range(4):
+        out = java_probe(java_peer, *addr, "-tcp", "true", "-passcode", "s3cr3t")
+        if len(answers(out)) == 2:
+            break
     check_detailed(answers(out), [j, p], c.cluster, view)
     out = py_probe(*addr, "-tcp", "-passcode", "s3cr3t")
     check_detailed(answers(out), [j, p], c.cluster, view)
