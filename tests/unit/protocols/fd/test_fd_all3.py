@@ -222,3 +222,15 @@ def test_statistics_use_java_attribute_names() -> None:
     stats = fd_of(h).statistics()
     assert stats["num_heartbeats_sent"] == 1 and stats["num_heartbeats_received"] == 1
     assert stats["num_suspect_events"] == 0 and stats["running"] and not stats["has_suspected_mbrs"]
+
+
+def test_probe_jmx_shows_java_attribute_names() -> None:
+    from pygroups.protocols.diagnostics import attributes
+
+    h = make(A, B)
+    h.advance(0)
+    attrs = attributes(fd_of(h))
+    for name in ("timeout", "interval", "num_heartbeats_sent", "num_heartbeats_received", "num_suspect_events",
+                 "num_bits", "has_suspected_mbrs", "running"):
+        assert name in attrs, name
+    assert attrs["num_heartbeats_sent"] == "1" and attrs["num_bits"] == "3"
