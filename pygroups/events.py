@@ -98,6 +98,29 @@ class Unsuspect(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class IsLeaving(Query[bool | None]):
+    """GMS.isLeaving(), asked upwards by the transport (TCP.enable_suspect_events: a peer closing its
+    connection is no suspicion while we leave ourselves). None when there is no GMS above, which
+    Java treats like leaving (no SUSPECT)."""
+
+    def unanswered(self) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMembership(Query[tuple[Address, ...] | None]):
+    """GMS.computeNewMembership(current, null, leavers, suspects), asked upwards by failure detection
+    (FailureDetection.suspect, JGRP-2952: am I the next coordinator?); None without GMS."""
+
+    current: tuple[Address, ...]
+    leavers: frozenset[Address] = frozenset()
+    suspects: frozenset[Address] = frozenset()
+
+    def unanswered(self) -> tuple[Address, ...] | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class FindInitialMembers(Event):
     """FIND_INITIAL_MBRS: discovery for a joining member; answered later by an up event with the same id."""
 

@@ -8,6 +8,7 @@ or extend it with an application's own (`BUILTIN_PROTOCOLS.with_protocols(MyProt
 
 from pygroups.protocols.discard import DISCARD
 from pygroups.protocols.dns.dns_ping import DNS_PING
+from pygroups.protocols.fd_all3 import FD_ALL3
 from pygroups.protocols.flow_control import MFC, UFC
 from pygroups.protocols.frag import FRAG2, FRAG4
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
@@ -18,6 +19,7 @@ from pygroups.protocols.shared_loopback import SHARED_LOOPBACK, SHARED_LOOPBACK_
 from pygroups.protocols.tcp import TCP
 from pygroups.protocols.tcpping import TCPPING
 from pygroups.protocols.unicast3 import UNICAST3
+from pygroups.protocols.verify_suspect2 import VERIFY_SUSPECT2
 from pygroups.stack.registry import ProtocolRegistry
 
 BUILTIN_PROTOCOLS = ProtocolRegistry([
@@ -26,6 +28,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     GMS, NAKACK2, UNICAST3, STABLE,
     UFC, MFC, FRAG2, FRAG4,
     DISCARD,
+    FD_ALL3, VERIFY_SUSPECT2,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 

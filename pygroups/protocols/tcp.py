@@ -23,6 +23,10 @@ Rules of this module:
 5. Closing on purpose writes the graceful-close marker first (TcpConnection.closeGracefully);
    a received marker closes without writing one. Connection failures drop what was queued for
    that connection (Java drops the message; NAKACK2/UNICAST3 retransmit).
+6. ``enable_suspect_events`` (BasicTCP.connectionClosed, JGRP-2869): a connection the *peer* closed
+   without the graceful-close marker (EOF or an error), to a member, while we are connected and GMS
+   is not leaving, sends SUSPECT(peer) up. Java's receiver thread also reports connections this side
+   closed (replaced, reaped) and relies on VERIFY_SUSPECT2 to clear those; we do not report them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import cast
 from pygroups.address import IpAddress
 from pygroups.clock import MS
 from pygroups.errors import ConfigError, MalformedFrame
+from pygroups.events import IsLeaving, Suspect
 from pygroups.message import Message
 from pygroups.stack.bind_addr import BindAddrSpec, NetIf, resolve_bind_addr
 from pygroups.stack.io import (
@@ -112,6 +117,8 @@ class TCP(TP):
     conn_expire_time: int = prop(Duration, 0, "ms a connection may be idle before it is reaped (0 = never)")
     client_bind_addr: BindAddrSpec | None = prop(_OptBindAddr, None, "local address of outgoing connections")
     client_bind_port: int = prop(Int, 0, "local port of outgoing connections (0 = any)")
+    enable_suspect_events: bool = prop(bool, False, "When true, a SUSPECT(P) event is passed up when a connection "
+                                                    "is closed by the peer P")
 
     def __init__(self) -> None:
         super().__init__()
@@ -456,6 +463,20 @@ class TCP(TP):
             self.log.debug("connection %d to %s failed: %s", conn, c.peer, error)
         else:
             self.counters["conns_closed (eof)"] += 1
+        if self.enable_suspect_events and c.peer is not None:
+            self._suspect_peer(c.peer, error)
+
+    def _suspect_peer(self, peer_ip: IpAddress, error: str | None) -> None:
+        """BasicTCP.connectionClosed: SUSPECT up for a member whose connection died under us."""
+        peer = next((a for a, ip in self.addr_cache.items() if ip == peer_ip), None)
+        if peer is None or peer not in self.members or peer == self.local_addr or not self._running:
+            return
+        if self.up_layer.query_up(IsLeaving()) is not False:  # leaving, or no GMS: Java sends nothing
+            return
+        self.counters["num_suspect_events"] += 1
+        self.log.info("suspecting %s: connection closed by peer %s without a graceful close (%s)",
+                      self.stack.name_of(peer), peer_ip, error or "end of stream")
+        self.up_layer.up(Suspect(frozenset({peer})))
 
     # --- reaping (BaseServer.Reaper) ------------------------------------------------------------------
 

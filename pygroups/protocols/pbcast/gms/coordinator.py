@@ -72,6 +72,10 @@ class CoordinatorRole(ServerRole):
         if me in suspects:
             gms.log.warning("I am the coord and I'm being suspected -- will probably leave shortly")
             suspects.remove(me)
+        ignored = [m for m in suspects if m not in current]
+        if ignored:
+            gms.counters["SUSPECT of non-members ignored"] += len(ignored)
+            gms.log.debug("ignoring suspicion of non-members %s", [gms.stack.name_of(m) for m in ignored])
         suspects = [m for m in suspects if m in current]
 
         for mbr in [m for m in joiners if m in current]:
@@ -108,6 +112,10 @@ class CoordinatorRole(ServerRole):
                 gms.log.warning("digest does not match view (missing seqnos for %s); dropping JOIN-RSP",
                                 missing_in([m for m in new_view.members if m not in joiners], nakack))
 
+        for m in suspects:
+            gms.counters["members_excluded"] += 1
+            gms.log.info("excluding %s from view %s: suspected by failure detection",
+                         gms.stack.name_of(m), new_view.view_id)
         self._send_leave_responses(leavers)
         gms.cast_view_change(new_view, None, new_view.members, joiners, join_rsp,
                              resume_stable=bool(joiners))

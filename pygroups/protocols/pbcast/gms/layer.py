@@ -32,11 +32,13 @@ from pygroups.events import (
     Event,
     GetDigest,
     GetPhysicalAddress,
+    IsLeaving,
     IsMergeInProgress,
     Leave,
     LeaveComplete,
     Merge,
     MergeDigest,
+    NewMembership,
     ResumeStable,
     SetDigest,
     Suspect,
@@ -238,6 +240,16 @@ class GMS(Layer):
     @answers(IsMergeInProgress, up=True)
     def answer_merge_in_progress(self, q: IsMergeInProgress) -> bool:
         return False
+
+    @answers(IsLeaving, up=True)
+    def answer_is_leaving(self, q: IsLeaving) -> bool:
+        """GMS.isLeaving (the leaver's flag), for TCP.enable_suspect_events."""
+        return self.leaver.leaving
+
+    @answers(NewMembership, up=True)
+    def answer_new_membership(self, q: NewMembership) -> tuple[Address, ...]:
+        """computeNewMembership(current, null, leavers, suspects), for FailureDetection.suspect."""
+        return tuple(self.compute_new_membership(q.current, (), list(q.leavers), sorted(q.suspects)))
 
     def pass_up(self, evt: Event) -> None:
         self.up_layer.up(evt)

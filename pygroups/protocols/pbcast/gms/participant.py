@@ -59,6 +59,12 @@ class ParticipantRole(ServerRole):
             return
         gms.log.debug("members are %s, coord=%s: I'm the new coordinator", gms.members, gms.local_addr)
         suspects, self.suspected = self.suspected, []
+        gms.counters["coordinator_takeovers"] += 1
+        me = gms.local_addr
+        ahead = gms.members[:gms.members.index(me)] if me in gms.members else gms.members
+        why = [f"{gms.stack.name_of(m)} {'left' if m in leaving else 'suspected'}"
+               for m in ahead if m in leaving or m in suspects]
+        gms.log.info("taking over as coordinator of view %s: %s", gms.view_id, ", ".join(why))
         gms.become_coordinator()
         reqs = [Request(ReqType.LEAVE, m) for m in leaving]
         for m in suspects:
