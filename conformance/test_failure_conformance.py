@@ -1,0 +1,61 @@
+"""A crashed member leaves the view: mixed Java/Python clusters (and a Java-only control) on tcp-fd.xml (FD_SOCK2,
+FD_ALL3, VERIFY_SUSPECT2), each node a "pod" on its own loopback IP at port 7800, so FD_SOCK2's server socket
+(bind_port + offset) is free. A member is killed with SIGKILL (kill -9): no goodbye, its sockets are closed by the
+kernel. The survivors must install one view without it, with the expected coordinator; the time from the kill
+to that view is printed beside the Java-only figure.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cluster import Cluster, PeerNode, show_view
+
+VIEW_TIMEOUT = 60.0
+# FD_ALL3 as tcp.xml runs it would take 40 s to notice a hung member; a killed one is noticed by FD_SOCK2 at once,
+# and FD_ALL3 is shortened here so that a missed FD_SOCK2 suspicion still ends within the timeout
+FD = {"jgroups.fd_all3.timeout": "8s", "jgroups.fd_all3.interval": "2s", "jgroups.verify_suspect2.timeout": "1s",
+      "jgroups.tcp.port_range": "0", "jgroups.join_timeout": "5s"}
+
+# (roles in start order, the one killed, the coordinator after): the first role is the coordinator
+# (4 members, so the survivors are always of both languages in the mixed variant)
+SCENARIOS = {
+    "python-member": (["J1", "P1", "J2", "P2"], "P1", "J1"),
+    "java-member": (["P1", "J1", "P2", "J2"], "J1", "P1"),
+    "python-coordinator": (["P1", "J1", "P2", "J2"], "P1", "J1"),
+    "java-coordinator": (["J1", "P1", "J2", "P2"], "J1", "P1"),
+}
+MIXES = ["mixed", "java"]
+STACKS = ["tcp-suspect-events.xml"]
+
+
+def lang(role: str, mix: str) -> str:
+    return "python" if mix == "mixed" and role.startswith("P") else "java"
+
+
+def pod_cluster(make_cluster, stack: str, roles: list[str]) -> Cluster:
+    c: Cluster = make_cluster(stack, pods=True, properties=dict(FD))
+    hosts = ",".join(f"{c.pod_ip(r)}[7800]" for r in roles)
+    c.extra_properties["jgroups.tcpping.initial_hosts"] = hosts
+    return c
+
+
+@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_killed_member_leaves_the_view(make_cluster, stack: str, scenario: str, mix: str, record_property) -> None:
+    roles, victim, coord = SCENARIOS[scenario]
+    c = pod_cluster(make_cluster, stack, roles)
+    nodes: dict[str, PeerNode] = {r: c.start(r, lang(r, mix)) for r in roles}
+    v = c.wait_same_view(roles, VIEW_TIMEOUT)
+    assert v["members"][0] == roles[0], show_view(v)
+    survivors = [r for r in roles if r != victim]
+    t0 = time.monotonic()
+    nodes[victim].kill()
+    v = c.wait_same_view(survivors, VIEW_TIMEOUT, survivors)
+    elapsed = time.monotonic() - t0
+    assert v["members"][0] == coord, f"{coord} should coordinate after {victim} died: {show_view(v)}"
+    assert v["members"] == survivors, show_view(v)
+    record_property("exclusion_seconds", round(elapsed, 2))
+    print(f"\n{stack} {scenario} ({mix}): {victim} excluded after {elapsed:.2f} s: {show_view(v)}")
