@@ -19,8 +19,11 @@ Rules of this module:
    is a bug: the driver stops (aborting every socket) and hands the exception to ``on_error``;
    later calls raise it. An exception from the input of a `call` goes straight to its caller.
 5. The driver executes what the layers emitted while the stack was built as soon as it starts
-   (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. Server
-   sockets live until `aclose()`: there is no I/O command to stop listening.
+   (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. A server
+   socket lives until `StopListening` names its `Listen` (FD_SOCK2's on disconnect) or `aclose()`;
+   each accepted connection is reported with the request id of the `Listen` that accepted it, so
+   the stack hands it to the layer that listens there. `abort()` drops every socket at once, with
+   no graceful-close marker and no flush: what a killed process looks like to its peers.
 6. `OpenDiagnostics` opens the probe sockets (`pygroups.aio.diag.DiagServer`); each request is a
    stack input (``on_diagnostics``) and its answer goes back on the socket it came from. They are
    closed by `CloseDiagnostics` and by `aclose()`.
@@ -66,6 +69,7 @@ from pygroups.stack.io import (
     OpenConnection,
     OpenDiagnostics,
     SocketOptions,
+    StopListening,
     Write,
 )
 from pygroups.stack.stack import ProtocolStack
@@ -128,9 +132,11 @@ class _Conn(asyncio.Protocol):
     """One TCP connection: feeds its bytes and its end into the stack."""
 
     def __init__(
-        self, driver: StackDriver, conn_id: ConnId | None, options: SocketOptions, peer: IpAddress | None = None
+        self, driver: StackDriver, conn_id: ConnId | None, options: SocketOptions, peer: IpAddress | None = None,
+        listener: int | None = None,
     ) -> None:
         self.driver = driver
+        self.listener = listener  # accepted: the request id of the Listen whose server accepted it
         self.conn_id = conn_id  # None for accepted sockets until connection_made
         self.options = options
         self.peer = peer  # the address we connected to (outgoing only)
@@ -204,6 +210,7 @@ class StackDriver:
         self._conns: dict[ConnId, _Conn] = {}
         self._pending: dict[ConnId, _Pending] = {}
         self._servers: list[asyncio.Server] = []
+        self._servers_by_request: dict[int, asyncio.Server] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused: set[int] = set()
         self._writers: list[asyncio.Future[None]] = []
@@ -304,6 +311,13 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
+            case StopListening(request_id):
+                server = self._servers_by_request.pop(request_id, None)
+                if server is not None:
+                    log.debug("%s: stop listening (request %d)", self.stack.logical_name, request_id)
+                    server.close()
+                    with contextlib.suppress(ValueError):
+                        self._servers.remove(server)
             case OpenDiagnostics():
                 self._close_diagnostics()
                 self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
@@ -402,7 +416,8 @@ class StackDriver:
     async def _listen(self, cmd: Listen) -> None:
         try:
             sock = self._bind(cmd)
-            server = await self.loop.create_server(lambda: _Conn(self, None, cmd.options), sock=sock)
+            server = await self.loop.create_server(
+                lambda: _Conn(self, None, cmd.options, listener=cmd.request_id), sock=sock)
         except OSError as e:
             self._input(self.stack.on_io_result, IoFailed(cmd.request_id, f"cannot listen on {cmd.addr}: {e}"))
             return
@@ -410,6 +425,7 @@ class StackDriver:
             server.close()
             return
         self._servers.append(server)
+        self._servers_by_request[cmd.request_id] = server
         bound = _ip_address(sock.getsockname())
         self._input(self.stack.on_io_result, Listening(cmd.request_id, bound))
 
@@ -477,7 +493,7 @@ class StackDriver:
         self._conns[conn.conn_id] = conn
         peer = _ip_address(transport.get_extra_info("peername"))
         log.debug("%s: conn %d: accepted from %s", self.stack.logical_name, conn.conn_id, peer)
-        self._input(self.stack.on_connection_opened, conn.conn_id, peer)
+        self._input(self.stack.on_connection_opened, conn.conn_id, peer, conn.listener)
 
     def _lost(self, conn: _Conn, exc: Exception | None) -> None:
         self._paused.discard(id(conn))
@@ -570,12 +586,25 @@ class StackDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), timeout)
 
+    def abort(self) -> None:
+        """Stop at once as a killed process would: every socket is reset or dropped unflushed (no
+        graceful-close marker, no LEAVE), server sockets close, the stack gets no further input.
+        For tests of failure detection; `aclose()` is the orderly way. Idempotent."""
+        if self.closed:
+            return
+        servers, self._servers = self._servers, []
+        self._servers_by_request.clear()
+        self._shutdown(graceful=False)
+        for server in servers:
+            server.close()
+
     async def aclose(self, *, timeout: float = 2.0) -> None:
         """Close every socket (flushing what was written) and stop; idempotent."""
         if self.closed:
             return
         conns = [c for c in self._conns.values() if c.transport is not None]
         servers, self._servers = self._servers, []
+        self._servers_by_request.clear()
         self._shutdown(graceful=True)
         for server in servers:
             server.close()
