@@ -242,7 +242,8 @@ class SimStreams:
             case "end":
                 end.closed = True
                 end.inbox.clear()
-                self.net.call(end.node, stack.on_connection_closed, end.conn_id, data if isinstance(data, str) else None)
+                error = data if isinstance(data, str) else None
+                self.net.call(end.node, stack.on_connection_closed, end.conn_id, error)
 
     # --- scheduling (driven by SimNetwork.step) ---------------------------------------------------
 
