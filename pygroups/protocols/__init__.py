@@ -8,6 +8,7 @@ or extend it with an application's own (`BUILTIN_PROTOCOLS.with_protocols(MyProt
 
 from pygroups.protocols.discard import DISCARD
 from pygroups.protocols.dns.dns_ping import DNS_PING
+from pygroups.protocols.fd_sock2 import FD_SOCK2
 from pygroups.protocols.flow_control import MFC, UFC
 from pygroups.protocols.frag import FRAG2, FRAG4
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
@@ -25,7 +26,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     TCPPING, KUBE_PING, DNS_PING, SHARED_LOOPBACK_PING,
     GMS, NAKACK2, UNICAST3, STABLE,
     UFC, MFC, FRAG2, FRAG4,
-    DISCARD,
+    DISCARD, FD_SOCK2,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 

@@ -180,9 +180,9 @@ class SimStreams:
         for key, (n, _, _) in list(self._listeners.items()):
             if n is node:
                 del self._listeners[key]
-        for key, end in list(self._ends.items()):
+        for end_key, end in list(self._ends.items()):
             if end.node is node:
-                del self._ends[key]
+                del self._ends[end_key]
                 if not end.closed:
                     end.closed = True
                     end.inbox.clear()
