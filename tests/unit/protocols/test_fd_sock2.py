@@ -6,10 +6,13 @@ Members are A < B < C < D (view order); the member under test listens at its phy
 
 from __future__ import annotations
 
+import json
 import struct
+from pathlib import Path
 
 import pytest
 
+from conformance.pcaptcp import Stream, read_streams
 from pygroups.address import UUID, Address, IpAddress
 from pygroups.clock import MS
 from pygroups.events import Suspect, Unsuspect, ViewChange
@@ -445,3 +448,79 @@ def test_stranger_leaving_mid_preamble_leaves_nothing_behind(junk: bytes) -> Non
     assert m.fd.srv.connections() == {} and m.fd.counters["conns_accepted"] == 1
     assert not m.fd.srv.owns(conn)
 
+
+
+# --- against the real capture of a 3-node JGroups 5.5.6 cluster (tests/data/java/5.5.6/tcp-3node.pcap) -------
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "java" / "5.5.6"
+
+
+def _java() -> tuple[dict[int, UUID], list[Stream]]:
+    """Java's members by FD_SOCK2 port (physical + 100) and the FD_SOCK2 streams of the capture."""
+    nodes = json.loads((DATA / "tcp-3node.nodes.json").read_text())["nodes"]
+    by_fd = {int(n["physical"].rsplit(":", 1)[1]) + 100: UUID.parse(n["uuid"]) for n in nodes.values()}
+    streams = [s for s in read_streams(DATA / "tcp-3node.pcap") if s.data and (s.src[1] in by_fd or s.dst[1] in by_fd)]
+    return by_fd, streams
+
+
+def _frames(data: bytes, *, preamble: bool) -> list[bytes]:
+    buf = FrameBuffer(expect_preamble=preamble)
+    buf.feed(data)
+    return [ev.data for ev in buf.events() if isinstance(ev, FramePayload)]
+
+
+class JavaPeer(Member):
+    """A Member whose addresses are those of a Java node of the capture."""
+
+    def __init__(self, me: UUID, fd_port: int, members: dict[int, UUID]) -> None:
+        self.me = me
+        self.fd = FD_SOCK2()
+        self.h = LayerHarness(self.fd, local_addr=me, cluster=None)
+        self.h.bottom.physical_addrs.update({m: IpAddress("127.0.0.1", p - 100) for p, m in members.items()})
+        self.h.connect("demo")
+        self.pending = []
+        (listen,) = self.io(Listen)
+        assert listen.addr.port == fd_port
+        self.h.stack.on_io_result(Listening(listen.request_id, IpAddress("127.0.0.1", fd_port)))
+
+
+def test_our_connect_rsp_is_javas_byte_for_byte() -> None:
+    """Each Java client stream replayed into our server: we answer every CONNECT with exactly the
+    CONNECT_RSP bytes the Java server wrote."""
+    members, streams = _java()
+    clients = [s for s in streams if s.dst[1] in members]
+    assert len(clients) == 3
+    for s in clients:
+        me = JavaPeer(members[s.dst[1]], s.dst[1], members)
+        conn = me.accept(IpAddress(*s.src), bytes(s.data))
+        ours = _frames(b"".join(me.writes(conn)), preamble=False)
+        reply = next(r for r in streams if r.src == s.dst and r.dst == s.src)
+        theirs = [f for f in _frames(bytes(reply.data), preamble=False)
+                  if codec.decode_bare(f).headers[71].type == T.CONNECT_RSP]  # type: ignore[union-attr]
+        assert ours == theirs and theirs
+        bad = {k: v for k, v in me.fd.counters.items() if ("bad" in k or "without" in k or "closed" in k) and v}
+        assert bad == {}
+
+
+def test_our_connect_is_javas_byte_for_byte_and_javas_answer_connects_us() -> None:
+    """Each Java client replayed by us: the same view makes us write the same preamble and CONNECT; the
+    Java server's answer completes our connect."""
+    members, streams = _java()
+    order = sorted(members)  # A, B, C by port: the view of the capture
+    for s in (s for s in streams if s.dst[1] in members):
+        client_port = next(p for p in members if bytes(s.data)[8:15] == encode_preamble(
+            IpAddress("127.0.0.1", p))[8:15])
+        me = JavaPeer(members[client_port], client_port, members)
+        view = [members[p] for p in order]
+        if client_port == order[0] and s.dst[1] == order[1]:
+            view = view[:2]  # A watched B while the view was {A, B}
+        me.view(*view)
+        (op,) = me.opens()
+        assert op.peer == IpAddress("127.0.0.1", s.dst[1])
+        me.h.stack.on_connection_opened(op.conn_id, op.peer)
+        written = b"".join(me.writes(op.conn_id))
+        java = bytes(s.data)
+        assert written == java[: len(written)]  # preamble + CONNECT, as Java wrote them
+        reply = next(r for r in streams if r.src == s.dst and r.dst == s.src)
+        me.h.stack.on_bytes(op.conn_id, bytes(reply.data))
+        assert me.fd.ping_dest.connected and me.fd.ping_dest.dest == members[s.dst[1]]
