@@ -16,7 +16,8 @@ Rules of this module:
    is our left neighbour (it watches us over it). Any CONNECT is answered with CONNECT_RSP.
 3. When the connection to the member we watch ends while we are not leaving, it is dropped from the
    pingable members and the next one is watched; it is *suspected* only if the peer did not write the
-   graceful-close marker first (beyond Java, see the note below).
+   graceful-close marker first (beyond Java, see the note below). After a graceful close the member
+   is made pingable again ``suspect_msg_interval`` later if it is still in the view.
 4. Suspicions are multicast as SUSPECT (below NAKACK2: unreliable), re-sent every
    ``suspect_msg_interval`` until a view without the suspects arrives. Whoever receives a SUSPECT and
    would be coordinator once the suspects are gone sends Suspect up (to VERIFY_SUSPECT2 and GMS) and
@@ -181,7 +182,7 @@ class FD_SOCK2(Layer):
         self.srv.version = getattr(transport, "version", self.srv.version)
         self.srv.connect_timeout_ms = self.connect_timeout
         self.srv.idle_timeout_ns = self.connect_timeout * MS
-        self.srv.options = SocketOptions(linger=self.linger)
+        self.srv.options = SocketOptions(tcp_nodelay=False, linger=self.linger)  # NioServer's defaults
         self.srv.client_bind = IpAddress(None, self.client_bind_port) if self.client_bind_port > 0 else None
         physical = self.down_layer.query_down(GetPhysicalAddress(self.local_addr)) if self.local_addr else None
         if physical is None:
@@ -198,6 +199,7 @@ class FD_SOCK2(Layer):
             self._listen_request = None
         self.srv.stop()
         self.srv.local = None
+        self.members.clear()
         self.pingable_mbrs.clear()
         self.suspected_mbrs.clear()
         self._bcast_clear()
@@ -528,12 +530,23 @@ class FD_SOCK2(Layer):
         if graceful:
             self.counters["ping dest closed gracefully"] += 1
             self.log.debug("connection to %s closed gracefully: not a suspicion", self.stack.name_of(dest))
+            # a leaver is gone from the next view; a live member that closed the link (its view changed
+            # first) is watched again after a while, so the ring has no lasting gap
+            self.timers.call_later(self.suspect_msg_interval * MS, self._readmit, dest)
             self._enqueue("connect", None)
         else:
             self.counters["ping dest connection lost"] += 1
             self.log.info("connection to %s closed (%s): suspecting it", self.stack.name_of(dest),
                           error or "end of stream without the graceful-close marker")
             self._enqueue("connect", dest)
+
+    def _readmit(self, mbr: Address) -> None:
+        if mbr in self.members and mbr not in self.pingable_mbrs and mbr not in self.suspected_mbrs:
+            self.counters["members watched again after a graceful close"] += 1
+            self.pingable_mbrs.append(mbr)  # Membership.add appends; the ring order is the view's anyway
+            order = {m: i for i, m in enumerate(self.members)}
+            self.pingable_mbrs.sort(key=lambda m: order.get(m, len(order)))
+            self._enqueue("connect", None)
 
     # --- connection inputs (the stack routes ours here) -----------------------------------------------
 

@@ -303,6 +303,21 @@ def test_graceful_close_of_the_ping_dest_link_is_not_a_suspicion() -> None:
     assert m.suspects_sent() == []
     m.watch(A)
     assert m.fd.counters["ping dest closed gracefully"] == 1
+    m.h.advance(5000 * MS)  # C is still in the view (it closed the link, but did not leave): watched again
+    m.watch(C)
+    assert m.fd.counters["members watched again after a graceful close"] == 1 and m.suspects_sent() == []
+
+
+def test_a_graceful_leaver_is_not_watched_again_once_the_view_drops_it() -> None:
+    m = Member(B)
+    m.view(A, B, C)
+    op = m.watch(C)
+    m.h.stack.on_bytes(op.conn_id, CLOSE_FRAME)
+    m.h.stack.on_connection_closed(op.conn_id, None)
+    m.watch(A)
+    m.view(A, B, vid=2)
+    m.h.advance(10_000 * MS)
+    assert m.opens() == [] and m.suspects_sent() == []
 
 
 def test_closing_other_links_or_our_own_is_not_a_suspicion() -> None:
