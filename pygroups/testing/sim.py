@@ -286,6 +286,7 @@ class SimNetwork:
 
     def restart(self, node: SimNode, *, connect: bool = True) -> None:
         """Replace ``node``'s stack with fresh layers (a new process); reconnect to its last cluster."""
+        self.streams.crash(node)  # the old process's sockets die with it (a no-op after crash())
         node.incarnation += 1
         node.alive, node.paused_until, node.events = True, 0, []
         node.stack, node.transport = node._build()

@@ -114,3 +114,39 @@ def test_a_partition_stalls_the_link_without_suspicion() -> None:
     net.heal()
     net.run_for(3_000 * MS)
     assert suspects_sent(nodes) == 0 and ring_complete(nodes)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_crashes_on_a_lossy_network_leave_one_view_and_a_closed_ring(seed: int) -> None:
+    net, nodes = cluster(seed, 6, loss=0.05)
+    victims = net.rng.sample(nodes[1:], 2)  # the coordinator stays (takeover belongs to GMS)
+    for v in victims:
+        net.crash(v)
+        net.run_for(net.rng.randint(0, 3_000) * MS)
+    alive = [n for n in nodes if n.alive]
+    net.run_until(lambda: all(len(n.views()[-1].members) == 4 for n in alive)
+                  and len({n.views()[-1].view_id for n in alive}) == 1, 60_000 * MS,
+                  what="one view of the survivors")
+    assert not any(v.addr in alive[0].views()[-1].members for v in victims)
+    net.run_until(lambda: ring_complete(alive), 20_000 * MS, what="the ring closed again")
+
+
+def test_a_restarted_node_joins_the_ring_again() -> None:
+    net, nodes = cluster(11, 3)
+    net.crash(nodes[2])
+    net.run_until(lambda: all(len(n.views()[-1].members) == 2 for n in nodes[:2]), 10_000 * MS, what="exclusion")
+    net.restart(nodes[2])
+    net.run_until(lambda: all(n.views() and len(n.views()[-1].members) == 3 for n in nodes), 20_000 * MS,
+                  what="the rejoin")
+    net.run_until(lambda: ring_complete(nodes), 10_000 * MS, what="a complete ring")
+
+
+def test_same_seed_same_run() -> None:
+    def once() -> tuple[object, ...]:
+        net, nodes = cluster(5, 4, loss=0.05)
+        net.crash(nodes[2])
+        net.run_for(5_000 * MS)
+        return (dict(net.stats), [str(n.views()[-1]) for n in nodes if n.alive],
+                [dict(fd(n).counters) for n in nodes if n.alive], net.now_ns)
+
+    assert once() == once()
