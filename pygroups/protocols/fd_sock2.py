@@ -489,9 +489,11 @@ class FD_SOCK2(Layer):
                 rsp = Message(MsgType.EMPTY, src=self.local_addr,
                               headers={self.protocol_id: FdHeader(T.CONNECT_RSP, cluster=self.cluster,
                                                                   srv=self.local_addr)})
-                if conn.peer is not None:  # srv.send(sender): the connection keyed by its preamble
-                    self.srv.send(conn.peer, codec.encode_bare(rsp))
+                if conn.peer is not None and self.srv.connection(conn.peer) is not None:
+                    self.srv.send(conn.peer, codec.encode_bare(rsp))  # srv.send(sender): keyed by its preamble
                     self.counters["CONNECT_RSP sent"] += 1
+                else:  # never opens a connection to an address a stranger wrote in its preamble
+                    self.counters["CONNECT dropped (connection gone)"] += 1
             case T.CONNECT_RSP:
                 self._connect_rsp(hdr, conn)
             case T.SUSPECT | T.UNSUSPECT:

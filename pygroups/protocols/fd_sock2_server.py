@@ -243,11 +243,15 @@ class FdServer:
                 self._bad_stream(conn, e)
 
     def _bad_stream(self, conn: FdConn, e: MalformedFrame) -> None:
+        """NioConnection.read: an exception closes the connection with notification (closeConnection)."""
         reason = "bad preamble" if conn.peer is None else "bad frame"
         self._count(f"conns_closed ({reason})")
         self.layer.log.warning("closing FD_SOCK2 connection %d from %s: %s", conn.conn_id,
                                conn.peer or "<no preamble yet>", e)
+        current = conn.peer is not None and self._conns.get(conn.peer) is conn
         self._close(conn, graceful=False)
+        if current:
+            self.closed(conn, False, f"{reason}: {e}")
 
     def _incoming(self, peer: IpAddress, conn: FdConn) -> None:
         """BaseServer.handleIncomingConnection: the connection opened by the bigger address wins."""

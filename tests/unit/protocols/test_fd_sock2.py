@@ -320,6 +320,16 @@ def test_a_graceful_leaver_is_not_watched_again_once_the_view_drops_it() -> None
     assert m.opens() == [] and m.suspects_sent() == []
 
 
+def test_garbage_from_the_ping_dest_closes_the_link_and_suspects_it() -> None:
+    m = Member(B)
+    m.view(A, B, C)
+    op = m.watch(C)
+    m.h.stack.on_bytes(op.conn_id, struct.pack(">i", 0))  # a zero length: the stream is broken
+    assert Close(op.conn_id, False) in m.io(Close)
+    m.watch(A)
+    assert m.suspects_sent() == [{C}] and m.fd.counters["conns_closed (bad frame)"] == 1
+
+
 def test_closing_other_links_or_our_own_is_not_a_suspicion() -> None:
     m = Member(B)
     m.view(A, B, C)
