@@ -20,10 +20,9 @@ Rules of this module:
    later calls raise it. An exception from the input of a `call` goes straight to its caller.
 5. The driver executes what the layers emitted while the stack was built as soon as it starts
    (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. A server
-   socket lives until `StopListening` names its `Listen` (FD_SOCK2's on disconnect) or `aclose()`;
-   each accepted connection is reported with the request id of the `Listen` that accepted it, so
-   the stack hands it to the layer that listens there. `abort()` drops every socket at once, with
-   no graceful-close marker and no flush: what a killed process looks like to its peers.
+   socket lives until `StopListening` names its `Listen`, or `aclose()`; its accepted connections
+   are reported with that `Listen`'s request id (the stack routes them to the listening layer).
+   `abort()` resets every socket with no graceful-close marker: a killed process, as peers see it.
 6. `OpenDiagnostics` opens the probe sockets (`pygroups.aio.diag.DiagServer`); each request is a
    stack input (``on_diagnostics``) and its answer goes back on the socket it came from. They are
    closed by `CloseDiagnostics` and by `aclose()`.
@@ -209,8 +208,7 @@ class StackDriver:
         self.closed = False
         self._conns: dict[ConnId, _Conn] = {}
         self._pending: dict[ConnId, _Pending] = {}
-        self._servers: list[asyncio.Server] = []
-        self._servers_by_request: dict[int, asyncio.Server] = {}
+        self._servers: dict[int, asyncio.Server] = {}  # Listen request id -> its server socket
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused: set[int] = set()
         self._writers: list[asyncio.Future[None]] = []
@@ -311,13 +309,8 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
-            case StopListening(request_id):
-                server = self._servers_by_request.pop(request_id, None)
-                if server is not None:
-                    log.debug("%s: stop listening (request %d)", self.stack.logical_name, request_id)
-                    server.close()
-                    with contextlib.suppress(ValueError):
-                        self._servers.remove(server)
+            case StopListening(request_id) if (server := self._servers.pop(request_id, None)) is not None:
+                server.close()
             case OpenDiagnostics():
                 self._close_diagnostics()
                 self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
@@ -424,8 +417,7 @@ class StackDriver:
         if self.closed:
             server.close()
             return
-        self._servers.append(server)
-        self._servers_by_request[cmd.request_id] = server
+        self._servers[cmd.request_id] = server
         bound = _ip_address(sock.getsockname())
         self._input(self.stack.on_io_result, Listening(cmd.request_id, bound))
 
@@ -551,7 +543,7 @@ class StackDriver:
             self._timer = None
         for task in list(self._tasks):
             task.cancel()
-        for server in self._servers:
+        for server in self._servers.values():
             server.close()
         self._close_diagnostics()
         for conn in list(self._conns.values()):
@@ -587,24 +579,16 @@ class StackDriver:
                 await asyncio.wait_for(server.wait_closed(), timeout)
 
     def abort(self) -> None:
-        """Stop at once as a killed process would: every socket is reset or dropped unflushed (no
-        graceful-close marker, no LEAVE), server sockets close, the stack gets no further input.
-        For tests of failure detection; `aclose()` is the orderly way. Idempotent."""
-        if self.closed:
-            return
-        servers, self._servers = self._servers, []
-        self._servers_by_request.clear()
-        self._shutdown(graceful=False)
-        for server in servers:
-            server.close()
+        """Stop as a killed process would (rule 5): sockets reset unflushed, no further input. Idempotent."""
+        if not self.closed:
+            self._shutdown(graceful=False)
 
     async def aclose(self, *, timeout: float = 2.0) -> None:
         """Close every socket (flushing what was written) and stop; idempotent."""
         if self.closed:
             return
         conns = [c for c in self._conns.values() if c.transport is not None]
-        servers, self._servers = self._servers, []
-        self._servers_by_request.clear()
+        servers, self._servers = list(self._servers.values()), {}
         self._shutdown(graceful=True)
         for server in servers:
             server.close()

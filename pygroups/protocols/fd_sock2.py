@@ -37,16 +37,16 @@ suspects; a crashed process writes no marker and is suspected at once.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import cast
 
 from pygroups.address import Address, IpAddress
-from pygroups.clock import MS, TimerHandle
+from pygroups.clock import MS
 from pygroups.errors import ConfigError, RemoteProtocolError
 from pygroups.events import Connect, Disconnect, Event, GetPhysicalAddress, Suspect, Unsuspect, ViewChange
 from pygroups.message import Message, MsgType, TransientFlag
+from pygroups.protocols.fd_sock2_ring import Attempt, BroadcastTask, PingDest, State, next_of, previous_of
 from pygroups.protocols.fd_sock2_server import FdConn, FdServer
 from pygroups.stack.bind_addr import BindAddrSpec, resolve_bind_addr
 from pygroups.stack.io import ConnId, IoFailed, IoResult, Listen, Listening, SocketOptions, StopListening
@@ -58,75 +58,6 @@ from pygroups.wire.headers.fd import FdHeader
 
 _OptBindAddr = cast("Converter[BindAddrSpec | None]", BindAddr)
 T = FdHeader.Type
-
-
-class State(enum.Enum):
-    """FD_SOCK2.State: the link to the member we watch."""
-
-    DISCONNECTED = "DISCONNECTED"
-    CONNECTED = "CONNECTED"
-
-
-class PingDest:
-    """FD_SOCK2.PingDest: the member we watch, the address we reached it at, and the link state."""
-
-    __slots__ = ("dest", "dest_physical", "state")
-
-    def __init__(self) -> None:
-        self.dest: Address | None = None
-        self.dest_physical: IpAddress | None = None
-        self.state = State.DISCONNECTED
-
-    def reset(self) -> PingDest:
-        self.dest = self.dest_physical = None
-        self.state = State.DISCONNECTED
-        return self
-
-    @property
-    def connected(self) -> bool:
-        return self.state is State.CONNECTED
-
-    def dest_changed(self, a: Address | None) -> bool:
-        return a is not None and a != self.dest
-
-    def __str__(self) -> str:
-        return f"{self.dest} [{self.dest_physical} {self.state.value}]"
-
-
-class _Attempt:
-    """One ``connectTo(new_ping_dest)``: the candidate ports of ``target``, tried in order."""
-
-    __slots__ = ("candidates", "conn", "existing", "index", "old_dest", "old_physical", "target", "timer")
-
-    def __init__(self, target: Address, candidates: list[IpAddress], old_dest: Address | None,
-                 old_physical: IpAddress | None) -> None:
-        self.target = target
-        self.candidates = candidates
-        self.old_dest, self.old_physical = old_dest, old_physical
-        self.index = -1
-        self.conn: FdConn | None = None
-        self.existing = False
-        self.timer: TimerHandle | None = None
-
-    @property
-    def candidate(self) -> IpAddress:
-        return self.candidates[self.index]
-
-
-def next_of(members: Sequence[Address], me: Address | None) -> Address | None:
-    """Membership.getNext: the member after ``me`` (wrapping), None if ``me`` is absent or alone."""
-    if me not in members:
-        return None
-    nxt = members[(members.index(me) + 1) % len(members)]
-    return None if nxt == me else nxt
-
-
-def previous_of(members: Sequence[Address], me: Address | None) -> Address | None:
-    """Membership.getPrevious: the member before ``me`` (wrapping), None if absent or alone."""
-    if me not in members or len(members) < 2:
-        return None
-    prev = members[members.index(me) - 1]
-    return None if prev == me else prev
 
 
 @protocol("FD_SOCK2")
@@ -165,9 +96,8 @@ class FD_SOCK2(Layer):
         self._requests: deque[tuple[str, Address | None]] = deque()
         self._busy = False
         self._round_suspects: list[Address] = []
-        self._attempt: _Attempt | None = None
-        self._bcast_suspects: set[Address] = set()
-        self._bcast_timer: TimerHandle | None = None
+        self._attempt: Attempt | None = None
+        self.bcast_task = BroadcastTask(self, lambda suspects: self._send_fd(T.SUSPECT, suspects))
 
     def validate(self) -> None:
         if self.port_range < 0:
@@ -202,7 +132,7 @@ class FD_SOCK2(Layer):
         self.members.clear()
         self.pingable_mbrs.clear()
         self.suspected_mbrs.clear()
-        self._bcast_clear()
+        self.bcast_task.clear()
         self.ping_dest.reset()
         self._cancel_attempt()
         self._requests.clear()
@@ -342,7 +272,7 @@ class FD_SOCK2(Layer):
         """FD_SOCK2.handleView."""
         self.members = list(members)
         self.suspected_mbrs = [m for m in self.suspected_mbrs if m in members]
-        self._bcast_adjust(members)
+        self.bcast_task.adjust(members)
         self.pingable_mbrs = list(members)
         self._enqueue("close" if len(members) < 2 else "connect", None)
 
@@ -371,7 +301,7 @@ class FD_SOCK2(Layer):
             if not self.ping_dest.dest_changed(new):
                 break
             assert new is not None
-            attempt = _Attempt(new, self._candidates(new), self.ping_dest.dest, self.ping_dest.dest_physical)
+            attempt = Attempt(new, self._candidates(new), self.ping_dest.dest, self.ping_dest.dest_physical)
             self.ping_dest.reset().dest = new
             self.log.debug("trying to connect to %s", self.stack.name_of(new))
             self._attempt = attempt
@@ -413,7 +343,7 @@ class FD_SOCK2(Layer):
         msg = Message(MsgType.EMPTY, src=self.local_addr, headers={self.protocol_id: FdHeader(T.CONNECT, srv=target)})
         return codec.encode_bare(msg)
 
-    def _attempt_failed(self, a: _Attempt, why: str) -> None:
+    def _attempt_failed(self, a: Attempt, why: str) -> None:
         if self._attempt is not a:
             return
         if a.timer is not None:
@@ -585,7 +515,7 @@ class FD_SOCK2(Layer):
     def _unsuspect(self, mbr: Address) -> None:
         if mbr in self.suspected_mbrs:
             self.suspected_mbrs.remove(mbr)
-        self._bcast_remove(mbr)
+        self.bcast_task.remove(mbr)
         if mbr not in self.pingable_mbrs:
             self.pingable_mbrs.append(mbr)  # Membership.add appends
 
@@ -595,11 +525,7 @@ class FD_SOCK2(Layer):
         self._send_fd(T.SUSPECT, suspects)
         self.num_suspect_events += 1
         self.counters["SUSPECT sent"] += 1
-        added = {s for s in suspects if s in self.members} - self._bcast_suspects
-        if added:
-            self._bcast_suspects |= added
-            if self._bcast_timer is None:
-                self._bcast_timer = self.timers.call_later(self.suspect_msg_interval * MS, self._bcast_run)
+        self.bcast_task.add(suspects, self.members)
 
     def _broadcast_unsuspect(self, mbr: Address | None) -> None:
         if mbr is None:
@@ -612,32 +538,6 @@ class FD_SOCK2(Layer):
         msg = Message(MsgType.EMPTY, transient_flags=transient,
                       headers={self.protocol_id: FdHeader(kind, mbrs=tuple(mbrs))})
         self.down_layer.down_msg(msg)
-
-    def _bcast_run(self) -> None:
-        """BroadcastTask.run: re-send SUSPECT for everyone still suspected and still a member."""
-        self._bcast_timer = None
-        if not self._bcast_suspects:
-            return
-        self.counters["SUSPECT re-sent"] += 1
-        self._send_fd(T.SUSPECT, sorted(self._bcast_suspects, key=lambda a: a.sort_key()))
-        self._bcast_timer = self.timers.call_later(self.suspect_msg_interval * MS, self._bcast_run)
-
-    def _bcast_remove(self, mbr: Address) -> None:
-        self._bcast_suspects.discard(mbr)
-        if not self._bcast_suspects:
-            self._bcast_clear()
-
-    def _bcast_adjust(self, members: list[Address]) -> None:
-        if members:
-            self._bcast_suspects &= set(members)
-            if not self._bcast_suspects:
-                self._bcast_clear()
-
-    def _bcast_clear(self) -> None:
-        self._bcast_suspects.clear()
-        if self._bcast_timer is not None:
-            self._bcast_timer.cancel()
-            self._bcast_timer = None
 
     # --- introspection --------------------------------------------------------------------------------
 

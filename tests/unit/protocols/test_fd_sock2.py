@@ -17,7 +17,8 @@ from pygroups.address import UUID, Address, IpAddress
 from pygroups.clock import MS
 from pygroups.events import Suspect, Unsuspect, ViewChange
 from pygroups.message import Message, MsgType, TransientFlag
-from pygroups.protocols.fd_sock2 import FD_SOCK2, next_of, previous_of
+from pygroups.protocols.fd_sock2 import FD_SOCK2
+from pygroups.protocols.fd_sock2_ring import next_of, previous_of
 from pygroups.protocols.fd_sock2_server import MAX_FD_FRAME
 from pygroups.stack.io import (
     Close,
