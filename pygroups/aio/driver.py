@@ -209,6 +209,7 @@ class StackDriver:
         self._conns: dict[ConnId, _Conn] = {}
         self._pending: dict[ConnId, _Pending] = {}
         self._servers: dict[int, asyncio.Server] = {}  # Listen request id -> its server socket
+        self._stopped: set[int] = set()  # StopListening that came before its Listen was bound
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused: set[int] = set()
         self._writers: list[asyncio.Future[None]] = []
@@ -309,8 +310,11 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
-            case StopListening(request_id) if (server := self._servers.pop(request_id, None)) is not None:
-                server.close()
+            case StopListening(request_id):
+                if (server := self._servers.pop(request_id, None)) is not None:
+                    server.close()
+                else:
+                    self._stopped.add(request_id)
             case OpenDiagnostics():
                 self._close_diagnostics()
                 self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
@@ -414,7 +418,8 @@ class StackDriver:
         except OSError as e:
             self._input(self.stack.on_io_result, IoFailed(cmd.request_id, f"cannot listen on {cmd.addr}: {e}"))
             return
-        if self.closed:
+        if self.closed or cmd.request_id in self._stopped:
+            self._stopped.discard(cmd.request_id)
             server.close()
             return
         self._servers[cmd.request_id] = server

@@ -8,12 +8,15 @@ import random
 import socket  # noqa: TID251 - a raw peer
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from pygroups.address import IpAddress
 from pygroups.aio.driver import LoopClock, StackDriver
 from pygroups.stack.io import ConnId, IoResult, Listen, Listening, StopListening
 from pygroups.stack.layer import Layer
 from pygroups.stack.stack import ProtocolStack
 from tests.support.aio_toys import LineTransport, until
+from tests.support.net import free_port
 
 LOCAL = "127.0.0.1"
 
@@ -98,6 +101,32 @@ def test_a_layer_owns_its_server_socket_and_abort_resets_everything() -> None:
         writer.close()
         assert driver.closed and driver.connection_count == 0
         driver.abort()  # idempotent
+        await driver.aclose()
+
+    run(body)
+
+
+def test_stop_listening_before_the_socket_is_bound_leaves_no_server() -> None:
+    async def body() -> None:
+        changed = asyncio.Event()
+        sock = Sock(changed)
+        stack = ProtocolStack([LineTransport(None), sock], clock=LoopClock(), rng=random.Random(4))
+        driver = StackDriver(stack, on_event=lambda ev: None)
+        driver.call(stack.connect, "t")
+        await driver.settle()
+        port = free_port()
+
+        def listen_and_stop() -> None:  # a disconnect right after connect: both in one flush
+            rid = stack.new_request_id()
+            sock.emit(Listen(rid, IpAddress(LOCAL, port)))
+            sock.emit(StopListening(rid))
+
+        driver.call(stack.run_input, listen_and_stop)
+        await driver.settle()
+        with socket.socket() as s:
+            s.setblocking(False)
+            with pytest.raises(OSError):
+                await asyncio.get_running_loop().sock_connect(s, (LOCAL, port))
         await driver.aclose()
 
     run(body)
