@@ -459,6 +459,9 @@ class FD_SOCK2(Layer):
             return
         if dest in self.pingable_mbrs:
             self.pingable_mbrs.remove(dest)
+        # beyond Java (which keeps the stale dest): forget the link, so that the member can be watched
+        # again once it is pingable again (UNSUSPECT, or the re-admission below), even in a view of two
+        self.ping_dest.reset()
         if graceful:
             self.counters["ping dest closed gracefully"] += 1
             self.log.debug("connection to %s closed gracefully: not a suspicion", self.stack.name_of(dest))

@@ -309,6 +309,21 @@ def test_graceful_close_of_the_ping_dest_link_is_not_a_suspicion() -> None:
     assert m.fd.counters["members watched again after a graceful close"] == 1 and m.suspects_sent() == []
 
 
+def test_in_a_view_of_two_a_member_is_watched_again_after_a_graceful_close_or_unsuspect() -> None:
+    m = Member(B)
+    m.view(A, B)
+    op = m.watch(A)
+    m.h.stack.on_bytes(op.conn_id, CLOSE_FRAME)
+    m.h.stack.on_connection_closed(op.conn_id, None)
+    assert m.opens() == [] and not m.fd.ping_dest.connected
+    m.h.advance(5000 * MS)
+    op = m.watch(A)
+    m.h.stack.on_connection_closed(op.conn_id, "reset")  # now it dies: suspected
+    assert m.suspects_sent() == [{A}]
+    m.h.receive(Message(MsgType.EMPTY, src=A, headers={71: FdHeader(T.UNSUSPECT, mbrs=(A,))}))
+    m.watch(A)  # VERIFY_SUSPECT2 found it alive: watched again
+
+
 def test_a_graceful_leaver_is_not_watched_again_once_the_view_drops_it() -> None:
     m = Member(B)
     m.view(A, B, C)
