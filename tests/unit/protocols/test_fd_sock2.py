@@ -20,6 +20,8 @@ from pygroups.message import Message, MsgType, TransientFlag
 from pygroups.protocols.fd_sock2 import FD_SOCK2
 from pygroups.protocols.fd_sock2_ring import next_of, previous_of
 from pygroups.protocols.fd_sock2_server import MAX_FD_FRAME
+from pygroups.stack.bind_addr import parse_bind_addr
+from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import (
     Close,
     ConnId,
@@ -31,6 +33,7 @@ from pygroups.stack.io import (
     StopListening,
     Write,
 )
+from pygroups.stack.properties import apply_attributes
 from pygroups.testing.harness import LayerHarness
 from pygroups.view import View, ViewId
 from pygroups.wire import codec
@@ -565,3 +568,38 @@ def test_our_connect_is_javas_byte_for_byte_and_javas_answer_connects_us() -> No
         reply = next(r for r in streams if r.src == s.dst and r.dst == s.src)
         me.h.stack.on_bytes(op.conn_id, bytes(reply.data))
         assert me.fd.ping_dest.connected and me.fd.ping_dest.dest == members[s.dst[1]]
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+
+
+def test_stock_stacks_configure_fd_sock2_with_java_names() -> None:
+    k8s = load_stack_file("kubernetes.xml", environ={}, check=False).get("FD_SOCK2")
+    assert k8s is not None
+    fd = FD_SOCK2()
+    assert apply_attributes(fd, k8s.attributes, element="FD_SOCK2") == {}
+    assert fd.offset == 50000 and fd.compute_bind_ports(7800)[0] == 57800
+    fd = FD_SOCK2()
+    leftover = apply_attributes(fd, {"bind_addr": "127.0.0.1", "port_range": "0", "client_bind_port": "9000",
+                                     "external_addr": "10.1.2.3", "external_port": "30000",
+                                     "suspect_msg_interval": "2s", "connect_timeout": "300ms",
+                                     "min_port": "2000", "max_port": "60000", "linger": "5"}, element="FD_SOCK2")
+    assert leftover == {} and fd.suspect_msg_interval == 2000 and fd.connect_timeout == 300
+    assert fd.compute_bind_ports(59950) == [2050]  # (59950 + 100) % 60000 = 50 -> + min_port
+
+
+def test_external_addr_and_port_go_into_the_preamble() -> None:
+    m = Member(B, external_addr=parse_bind_addr("10.1.2.3"), external_port=30000)
+    assert m.fd.server_address == IpAddress("10.1.2.3", 30000)
+    m.view(A, B, C)
+    (op,) = m.opens()
+    m.h.stack.on_connection_opened(op.conn_id, op.peer)
+    pre = m.frames(op.conn_id, preamble=True)[0]
+    assert isinstance(pre, Preamble) and pre.addr == IpAddress("10.1.2.3", 30000)
+
+
+def test_client_bind_port_and_socket_options_follow_java() -> None:
+    m = Member(B, client_bind_port=9000, linger=3)
+    m.view(A, B, C)
+    (op,) = m.opens()
+    assert op.local == IpAddress(None, 9000) and op.options.linger == 3 and not op.options.tcp_nodelay
