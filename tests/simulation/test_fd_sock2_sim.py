@@ -9,6 +9,7 @@ from pygroups.clock import MS
 from pygroups.message import Message
 from pygroups.protocols.fd_sock2 import FD_SOCK2
 from pygroups.testing.sim import Packet, SimNetwork, SimNode
+from pygroups.wire import codec
 
 
 def fd(node: SimNode) -> FD_SOCK2:
@@ -150,3 +151,22 @@ def test_same_seed_same_run() -> None:
                 [dict(fd(n).counters) for n in nodes if n.alive], net.now_ns)
 
     assert once() == once()
+
+
+class WireCodec:
+    """Every multicast (SUSPECT included) crosses the simulated network as JGroups 5.5.6 bytes."""
+
+    def encode(self, msg: Message) -> bytes:
+        return codec.encode_single(msg)
+
+    def decode(self, data: bytes) -> list[Message]:
+        return list(codec.decode_frame(data).messages)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_crash_with_real_wire_bytes(seed: int) -> None:
+    net, nodes = cluster(seed, 3, codec=WireCodec())
+    net.crash(nodes[2])
+    net.run_until(lambda: all(len(n.views()[-1].members) == 2 for n in nodes[:2]), 10_000 * MS,
+                  what="a view without the crashed member")
+    assert sum(fd(n).counters["SUSPECT received"] for n in nodes[:2]) >= 1
