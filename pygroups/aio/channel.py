@@ -372,7 +372,8 @@ class Channel:
         failure of the channel is raised afterwards (as a TaskGroup would)."""
         if not self._closed:
             try:
-                if self._error is None and self._driver is not None and self.stack.connected:
+                if self._error is None and self._driver is not None and not self._driver.closed \
+                        and self.stack.connected:  # an aborted driver (StackDriver.abort) has no one to leave
                     await self._leave(self._driver)
                     self._driver.call(self.stack.disconnect)
             finally:

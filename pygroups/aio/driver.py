@@ -19,8 +19,10 @@ Rules of this module:
    is a bug: the driver stops (aborting every socket) and hands the exception to ``on_error``;
    later calls raise it. An exception from the input of a `call` goes straight to its caller.
 5. The driver executes what the layers emitted while the stack was built as soon as it starts
-   (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. Server
-   sockets live until `aclose()`: there is no I/O command to stop listening.
+   (TCP's `Listen` from ``init()``); `settle()` waits until such requests are answered. A server
+   socket lives until `StopListening` names its `Listen`, or `aclose()`; its accepted connections
+   are reported with that `Listen`'s request id (the stack routes them to the listening layer).
+   `abort()` resets every socket with no graceful-close marker: a killed process, as peers see it.
 6. `OpenDiagnostics` opens the probe sockets (`pygroups.aio.diag.DiagServer`); each request is a
    stack input (``on_diagnostics``) and its answer goes back on the socket it came from. They are
    closed by `CloseDiagnostics` and by `aclose()`.
@@ -66,6 +68,7 @@ from pygroups.stack.io import (
     OpenConnection,
     OpenDiagnostics,
     SocketOptions,
+    StopListening,
     Write,
 )
 from pygroups.stack.stack import ProtocolStack
@@ -128,9 +131,11 @@ class _Conn(asyncio.Protocol):
     """One TCP connection: feeds its bytes and its end into the stack."""
 
     def __init__(
-        self, driver: StackDriver, conn_id: ConnId | None, options: SocketOptions, peer: IpAddress | None = None
+        self, driver: StackDriver, conn_id: ConnId | None, options: SocketOptions, peer: IpAddress | None = None,
+        listener: int | None = None,
     ) -> None:
         self.driver = driver
+        self.listener = listener  # accepted: the request id of the Listen whose server accepted it
         self.conn_id = conn_id  # None for accepted sockets until connection_made
         self.options = options
         self.peer = peer  # the address we connected to (outgoing only)
@@ -203,7 +208,8 @@ class StackDriver:
         self.closed = False
         self._conns: dict[ConnId, _Conn] = {}
         self._pending: dict[ConnId, _Pending] = {}
-        self._servers: list[asyncio.Server] = []
+        self._servers: dict[int, asyncio.Server] = {}  # Listen request id -> its server socket
+        self._stopped: set[int] = set()  # StopListening that came before its Listen was bound
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused: set[int] = set()
         self._writers: list[asyncio.Future[None]] = []
@@ -304,6 +310,11 @@ class StackDriver:
                 task = self._spawn(self._listen(cmd))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)
+            case StopListening(request_id):
+                if (server := self._servers.pop(request_id, None)) is not None:
+                    server.close()
+                else:
+                    self._stopped.add(request_id)
             case OpenDiagnostics():
                 self._close_diagnostics()
                 self.diagnostics = DiagServer(cmd, self._on_probe, self.stack.logical_name or "")
@@ -402,14 +413,16 @@ class StackDriver:
     async def _listen(self, cmd: Listen) -> None:
         try:
             sock = self._bind(cmd)
-            server = await self.loop.create_server(lambda: _Conn(self, None, cmd.options), sock=sock)
+            server = await self.loop.create_server(
+                lambda: _Conn(self, None, cmd.options, listener=cmd.request_id), sock=sock)
         except OSError as e:
             self._input(self.stack.on_io_result, IoFailed(cmd.request_id, f"cannot listen on {cmd.addr}: {e}"))
             return
-        if self.closed:
+        if self.closed or cmd.request_id in self._stopped:
+            self._stopped.discard(cmd.request_id)
             server.close()
             return
-        self._servers.append(server)
+        self._servers[cmd.request_id] = server
         bound = _ip_address(sock.getsockname())
         self._input(self.stack.on_io_result, Listening(cmd.request_id, bound))
 
@@ -477,7 +490,7 @@ class StackDriver:
         self._conns[conn.conn_id] = conn
         peer = _ip_address(transport.get_extra_info("peername"))
         log.debug("%s: conn %d: accepted from %s", self.stack.logical_name, conn.conn_id, peer)
-        self._input(self.stack.on_connection_opened, conn.conn_id, peer)
+        self._input(self.stack.on_connection_opened, conn.conn_id, peer, conn.listener)
 
     def _lost(self, conn: _Conn, exc: Exception | None) -> None:
         self._paused.discard(id(conn))
@@ -535,7 +548,7 @@ class StackDriver:
             self._timer = None
         for task in list(self._tasks):
             task.cancel()
-        for server in self._servers:
+        for server in self._servers.values():
             server.close()
         self._close_diagnostics()
         for conn in list(self._conns.values()):
@@ -570,12 +583,17 @@ class StackDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), timeout)
 
+    def abort(self) -> None:
+        """Stop as a killed process would (rule 5): sockets reset unflushed, no further input. Idempotent."""
+        if not self.closed:
+            self._shutdown(graceful=False)
+
     async def aclose(self, *, timeout: float = 2.0) -> None:
         """Close every socket (flushing what was written) and stop; idempotent."""
         if self.closed:
             return
         conns = [c for c in self._conns.values() if c.transport is not None]
-        servers, self._servers = self._servers, []
+        servers, self._servers = list(self._servers.values()), {}
         self._shutdown(graceful=True)
         for server in servers:
             server.close()

@@ -9,6 +9,7 @@ or extend it with an application's own (`BUILTIN_PROTOCOLS.with_protocols(MyProt
 from pygroups.protocols.discard import DISCARD
 from pygroups.protocols.dns.dns_ping import DNS_PING
 from pygroups.protocols.fd_all3 import FD_ALL3
+from pygroups.protocols.fd_sock2 import FD_SOCK2
 from pygroups.protocols.flow_control import MFC, UFC
 from pygroups.protocols.frag import FRAG2, FRAG4
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
@@ -28,7 +29,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     GMS, NAKACK2, UNICAST3, STABLE,
     UFC, MFC, FRAG2, FRAG4,
     DISCARD,
-    FD_ALL3, VERIFY_SUSPECT2,
+    FD_SOCK2, FD_ALL3, VERIFY_SUSPECT2,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 

@@ -79,6 +79,9 @@ class LoopbackRegistry:
     def __init__(self) -> None:
         self.clusters: dict[str, dict[Address, SHARED_LOOPBACK]] = {}
         self.visible: Callable[[SHARED_LOOPBACK, SHARED_LOOPBACK], bool] = lambda asker, other: True
+        #: let members look up each other's physical address here (`physical_of`); Java's SHARED_LOOPBACK
+        #: knows none. The simulator turns it on for layers that connect to peers' ports (FD_SOCK2).
+        self.advertise_physical = False
 
     def register(self, cluster: str, addr: Address, transport: SHARED_LOOPBACK) -> None:
         members = self.clusters.setdefault(cluster, {})
@@ -93,6 +96,16 @@ class LoopbackRegistry:
         members = self.clusters.get(cluster) if cluster is not None else None
         if members is not None and addr is not None and members.pop(addr, None) is not None and not members:
             del self.clusters[cluster]  # type: ignore[arg-type]
+
+    def physical_of(self, addr: Address, asker: SHARED_LOOPBACK) -> IpAddress | None:
+        """The physical address of member ``addr`` if ``advertise_physical`` is on and it is visible."""
+        if not self.advertise_physical:
+            return None
+        for members in self.clusters.values():
+            t = members.get(addr)
+            if t is not None and self.visible(asker, t):
+                return t.physical_addr
+        return None
 
     def ping_data(self, cluster: str | None, asker: SHARED_LOOPBACK) -> tuple[PingData, ...]:
         """SHARED_LOOPBACK.getDiscoveryResponsesFor: (addr, server, name, no physical address, coord)."""
@@ -188,7 +201,9 @@ class SHARED_LOOPBACK(TransportLayer):
 
     @answers(GetPhysicalAddress)
     def answer_physical_address(self, q: GetPhysicalAddress) -> IpAddress | None:
-        return self.physical_addr if q.addr == self.local_addr else self.addr_cache.get(q.addr)
+        if q.addr == self.local_addr:
+            return self.physical_addr
+        return self.addr_cache.get(q.addr) or self.registry.physical_of(q.addr, self)
 
     @answers(GetLogicalPhysicalMappings)
     def answer_mappings(self, q: GetLogicalPhysicalMappings) -> Mapping[Address, IpAddress]:

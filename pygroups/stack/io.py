@@ -6,7 +6,10 @@ Rules of this module:
    `ProtocolStack.take_io()` and executes them in order.
 2. Connection lifecycle comes back through dedicated stack inputs, keyed by `ConnId`
    (``on_connection_opened``, ``on_bytes``, ``on_connection_closed``). An `OpenConnection` that
-   fails is reported as ``on_connection_closed(conn_id, error)`` without a prior open.
+   fails is reported as ``on_connection_closed(conn_id, error)`` without a prior open. A connection
+   belongs to the layer that emitted its `OpenConnection`, or the `Listen` that accepted it (the
+   driver names that listener in ``on_connection_opened(..., listener=request_id)``): the stack
+   routes the connection's inputs to that layer (the transport's, and FD_SOCK2's own server socket).
 3. Anything else that takes time (binding a port, listing Kubernetes pods) is an `IoRequest`
    answered by exactly one `IoResult` with the same ``request_id`` through ``on_io_result``;
    the stack routes it back to the layer that emitted the request. Requests are plain frozen data
@@ -101,11 +104,20 @@ class IoHint(IoCommand):
 class Listen(IoRequest):
     """Accept connections on ``addr`` (port 0 = any), trying ports up to ``addr.port + port_range``
     (JGroups bind_port/port_range); answered by `Listening` or `IoFailed`. Accepted connections
-    get ``options`` and are reported with ``on_connection_opened`` under a fresh `ConnId`."""
+    get ``options`` and are reported with ``on_connection_opened(conn, peer, listener=request_id)``
+    under a fresh `ConnId`; they belong to the layer that emitted the request."""
 
     addr: IpAddress
     port_range: int = 0
     options: SocketOptions = SocketOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class StopListening(IoCommand):
+    """Close the server socket opened by the `Listen` with ``request_id`` (FD_SOCK2.stop closes its
+    NioServer). Connections it accepted stay open until closed one by one. Unknown ids are ignored."""
+
+    request_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,6 +215,18 @@ class Layer:
         """The answer to an `IoRequest` this layer emitted; override when emitting requests."""
         raise LocalProtocolError(f"{self.name} emitted an I/O request but does not handle {result!r}")
 
+    # --- connections of a layer that opens its own (FD_SOCK2); the transport's come the same way ---
+
+    def on_connection_opened(self, conn: ConnId, peer: IpAddress) -> None:
+        """A connection this layer opened (`OpenConnection`) or accepted (its `Listen`) is open."""
+        raise LocalProtocolError(f"{self.name} does not use connections")
+
+    def on_bytes(self, conn: ConnId, data: bytes) -> None:
+        raise LocalProtocolError(f"{self.name} does not use connections")
+
+    def on_connection_closed(self, conn: ConnId, error: str | None) -> None:
+        raise LocalProtocolError(f"{self.name} does not use connections")
+
     # --- conveniences ---------------------------------------------------------------------------------
 
     @property

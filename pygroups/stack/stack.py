@@ -9,7 +9,9 @@ Rules of this module:
    layer defers with ``call_soon`` runs at the end of the same input.
 2. Outputs are pulled by the driver: ``take_io()`` (I/O commands, drained), ``next_event()``
    (application events) and ``next_deadline_ns()`` (when to call ``handle_timers`` next).
-3. ``layers[0]`` is the transport (XML order: bottom first). Sentinels sit below the bottom (it
+3. Connection inputs go to the layer that owns the connection: the one that emitted its
+   `OpenConnection`, or the `Listen` that accepted it; the transport owns every other one.
+4. ``layers[0]`` is the transport (XML order: bottom first). Sentinels sit below the bottom (it
    raises: nothing may fall off the stack) and above the top (it turns messages and views into
    application events).
 """
@@ -27,7 +29,18 @@ from pygroups.clock import Clock, TimerService
 from pygroups.errors import ConfigError, LocalProtocolError
 from pygroups.events import Connect, Disconnect, Event, Query, SetLocalAddress, ViewChange
 from pygroups.message import Message
-from pygroups.stack.io import AppEvent, ConnId, IoCommand, IoRequest, IoResult, Received, ViewInstalled
+from pygroups.stack.io import (
+    AppEvent,
+    ConnId,
+    IoCommand,
+    IoRequest,
+    IoResult,
+    Listen,
+    OpenConnection,
+    Received,
+    StopListening,
+    ViewInstalled,
+)
 from pygroups.stack.layer import Layer, TransportLayer
 
 T = TypeVar("T")
@@ -132,6 +145,9 @@ class ProtocolStack:
         self._io: list[IoCommand] = []
         self._events: deque[AppEvent] = deque()
         self._pending_requests: dict[int, Layer] = {}
+        # connections and server sockets of layers other than the transport (e.g. FD_SOCK2)
+        self._conn_owners: dict[ConnId, Layer] = {}
+        self._listeners: dict[int, Layer] = {}
         self._last_conn_id = 0
         self._last_request_id = 0
         self._in_input = False
@@ -244,18 +260,23 @@ class ProtocolStack:
                 top.down_msg(msg)
         return len(msgs)
 
-    def on_connection_opened(self, conn: ConnId, peer: IpAddress) -> None:
+    def on_connection_opened(self, conn: ConnId, peer: IpAddress, listener: int | None = None) -> None:
+        """An `OpenConnection` succeeded, or the server socket of the `Listen` with request id
+        ``listener`` accepted ``conn`` from ``peer``."""
         with self._input():
-            self.transport.on_connection_opened(conn, peer)
+            owner = self._conn_owners.get(conn)
+            if owner is None and listener is not None and (owner := self._listeners.get(listener)) is not None:
+                self._conn_owners[conn] = owner
+            (owner or self.transport).on_connection_opened(conn, peer)
 
     def on_bytes(self, conn: ConnId, data: bytes) -> None:
         with self._input():
-            self.transport.on_bytes(conn, data)
+            (self._conn_owners.get(conn) or self.transport).on_bytes(conn, data)
 
     def on_connection_closed(self, conn: ConnId, error: str | None = None) -> None:
         """A connection ended (``error`` None = orderly), or an `OpenConnection` failed."""
         with self._input():
-            self.transport.on_connection_closed(conn, error)
+            (self._conn_owners.pop(conn, None) or self.transport).on_connection_closed(conn, error)
 
     def on_io_result(self, result: IoResult) -> None:
         """Route ``result`` to the layer that emitted the request; stale results are counted and dropped."""
@@ -312,6 +333,13 @@ class ProtocolStack:
             if reply_to is None:
                 raise LocalProtocolError(f"{cmd!r} needs a layer to reply to")
             self._pending_requests[cmd.request_id] = reply_to
+        if reply_to is not None and reply_to is not self.layers[0]:  # connections of another layer
+            if isinstance(cmd, OpenConnection):
+                self._conn_owners[cmd.conn_id] = reply_to
+            elif isinstance(cmd, Listen):
+                self._listeners[cmd.request_id] = reply_to
+        if isinstance(cmd, StopListening):
+            self._listeners.pop(cmd.request_id, None)
         self._io.append(cmd)
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:

@@ -20,6 +20,12 @@ member of a cluster there is flagged coordinator (JGRP-2395), and SHARED_LOOPBAC
 reading that table (`GetPingData`) instead of sending messages, exactly as in Java. The simulator's
 table hides crashed nodes and nodes in another partition, so discovery agrees with reachability.
 Stock stacks: ``network.add_node("A", stack="sim-core.xml")`` or `stack_factory`.
+
+Layers that open their own sockets (FD_SOCK2) get simulated stream connections between nodes
+(`pygroups.testing.sim_streams`): a crash ends them without a goodbye, a partition stalls them.
+With ``advertise_physical=True`` SHARED_LOOPBACK answers GET_PHYSICAL_ADDRESS for every visible member
+from the shared table (as TCP learns them from discovery), so such a layer finds its peers' ports; Java's
+SHARED_LOOPBACK knows no peer's physical address, so FD_SOCK2 cannot run on it there.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from pygroups.stack.io import (
 from pygroups.stack.layer import Layer
 from pygroups.stack.registry import build_layers
 from pygroups.stack.stack import ProtocolStack
+from pygroups.testing.sim_streams import SimStreams
 from pygroups.view import View
 
 SimTransport = SHARED_LOOPBACK
@@ -180,6 +187,7 @@ class SimNetwork:
         codec: Codec | None = None,
         trace: bool = False,
         io_handlers: Mapping[type[IoCommand], SimIoHandler] | None = None,
+        advertise_physical: bool = False,
     ) -> None:
         env = os.environ.get(SEED_ENV)
         self.seed = int(env, 0) if env else seed
@@ -205,6 +213,9 @@ class SimNetwork:
         self._invariants: list[Callable[[SimNetwork], None]] = []
         self.registry = LoopbackRegistry()
         self.registry.visible = self._visible
+        self.registry.advertise_physical = advertise_physical
+        self.streams = SimStreams(self)
+        """Stream connections of layers with their own sockets (`Listen`, `OpenConnection`, ...)."""
 
     def _visible(self, asker: SimTransport, other: SimTransport) -> bool:
         """A registry entry counts while its node runs this transport and shares the asker's partition."""
@@ -270,10 +281,12 @@ class SimNetwork:
     def crash(self, node: SimNode) -> None:
         """Stop ``node`` dead: no stop(), no goodbye; packets to it are lost from now on."""
         node.alive = False
+        self.streams.crash(node)
         self._trace("crash", node.name, "-", "")
 
     def restart(self, node: SimNode, *, connect: bool = True) -> None:
         """Replace ``node``'s stack with fresh layers (a new process); reconnect to its last cluster."""
+        self.streams.crash(node)  # the old process's sockets die with it (a no-op after crash())
         node.incarnation += 1
         node.alive, node.paused_until, node.events = True, 0, []
         node.stack, node.transport = node._build()
@@ -298,6 +311,24 @@ class SimNetwork:
         """Schedule ``packet`` to arrive ``delay_ns`` from now (for custom routes)."""
         heapq.heappush(self._heap, (self.now_ns + delay_ns, self._seq, packet, packet.dst.incarnation))
         self._seq += 1
+
+    def latency(self) -> int:
+        """One draw of the link latency, without reordering (streams keep their order)."""
+        lo, hi = self.latency_ns
+        return self.rng.randint(lo, hi) if hi > lo else lo
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def bump_seq(self) -> None:
+        """Advance the tie-breaker shared by everything scheduled (for `SimStreams`)."""
+        self._seq += 1
+
+    def answer_later(self, node: SimNode, result: IoResult) -> None:
+        """Answer an I/O request of ``node`` after ``call_latency_ns`` (as the fakes' answers)."""
+        self._seq += 1
+        heapq.heappush(self._results, (self.now_ns + self.call_latency_ns, self._seq, node, result, node.incarnation))
 
     def _latency(self) -> int:
         lo, hi = self.latency_ns
@@ -365,6 +396,8 @@ class SimNetwork:
             for cmd in node.stack.take_io():
                 if isinstance(cmd, SimSend):
                     self._send(node, cmd, cluster)
+                elif self.streams.handles(node, cmd):
+                    self.streams.execute(node, cmd)
                 elif (handler := self._io_handler_for(node, cmd)) is not None:
                     self._run_io_handler(node, cmd, handler)
                 elif not isinstance(cmd, IoHint):  # a hint nobody handles is dropped, as the driver drops it
@@ -405,6 +438,9 @@ class SimNetwork:
         t = self._heap[0][0] if self._heap else None
         if self._results and (t is None or self._results[0][0] < t):
             t = self._results[0][0]
+        s = self.streams.next_ns()
+        if s is not None and (t is None or s < t):
+            t = s
         for n in self.nodes:
             d = n.stack.next_deadline_ns() if n.alive else None
             if d is not None:
@@ -421,6 +457,8 @@ class SimNetwork:
         elif self._heap and self._heap[0][0] <= now:
             _, _, packet, incarnation = heapq.heappop(self._heap)
             self._deliver(packet, incarnation)
+        elif s is not None and s <= now:
+            self.streams.run_next()
         else:
             for n in self.nodes:
                 d = n.stack.next_deadline_ns() if n.alive and n.paused_until <= now else None
