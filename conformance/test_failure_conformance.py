@@ -27,7 +27,7 @@ SCENARIOS = {
     "java-coordinator": (["J1", "P1", "J2", "P2"], "J1", "P1"),
 }
 MIXES = ["mixed", "java"]
-STACKS = ["tcp-suspect-events.xml"]
+STACKS = ["tcp-fd.xml", "tcp-suspect-events.xml"]
 
 
 def lang(role: str, mix: str) -> str:
