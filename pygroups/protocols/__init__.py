@@ -11,6 +11,7 @@ from pygroups.protocols.dns.dns_ping import DNS_PING
 from pygroups.protocols.flow_control import MFC, UFC
 from pygroups.protocols.frag import FRAG2, FRAG4
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
+from pygroups.protocols.merge3 import MERGE3
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.pbcast.stable import STABLE
@@ -26,6 +27,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     GMS, NAKACK2, UNICAST3, STABLE,
     UFC, MFC, FRAG2, FRAG4,
     DISCARD,
+    MERGE3,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 
