@@ -27,7 +27,13 @@ from pygroups.events import Suspect
 from pygroups.protocols.merge3 import MERGE3
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.stack.layer import Layer
-from pygroups.testing.invariants import Traffic, check_final_views, check_single_coordinator, check_view_ids_increase, fail
+from pygroups.testing.invariants import (
+    Traffic,
+    check_final_views,
+    check_single_coordinator,
+    check_view_ids_increase,
+    fail,
+)
 from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, stack_factory
 from pygroups.view import MergeView
 

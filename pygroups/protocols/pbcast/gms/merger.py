@@ -344,7 +344,10 @@ class Merger:
             return
         if self.task is not None:
             return
-        subviews = java_hash_order(views.values(), self._note_subviews(len(views)))
+        unique: dict[ViewId, View] = {}
+        for view in views.values():  # a HashSet<View>: views are equal by view id
+            unique.setdefault(view.view_id, view)
+        subviews = java_hash_order(unique.values(), self._note_subviews(len(unique)))
         coords = determine_merge_coords(sanitize_views(views))
         merge_id = MergeId(gms.local_addr, self._next_id)
         self._next_id += 1
