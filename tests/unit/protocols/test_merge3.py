@@ -131,6 +131,7 @@ def test_inconsistency_asks_creators_and_lowest_senders_then_sends_merge_up() ->
     (merge,) = [e for e in h.take_up_events() if isinstance(e, Merge)]
     assert dict(merge.views) == {A: v(A, 3, A), B: vb, C: vb}  # the MergeView read as a plain View
     assert m.num_merge_events == 1
+    assert m.statistics()["num_merge_events"] == 1  # what probe's jmx=MERGE3 shows
 
 
 def test_missing_view_responses_end_the_collection_after_a_tenth_of_the_check_interval() -> None:
