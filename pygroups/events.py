@@ -12,7 +12,7 @@ Rules of this module:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -141,6 +141,23 @@ class Merge(Event):
     """MERGE: MERGE3 found several coordinators; ``views`` maps each coordinator to its view."""
 
     views: Mapping[Address, View]
+
+
+@dataclass(frozen=True, slots=True)
+class InstallMergeView(Event):
+    """INSTALL_MERGE_VIEW: the merge leader is about to send ``view`` to the subgroup coordinators (sent up
+    and down before the INSTALL_MERGE_VIEW messages; Java's AUTH/ASYM_ENCRYPT use it, others ignore it)."""
+
+    view: View
+
+
+@dataclass(frozen=True, slots=True)
+class FindMembersNotify(Event):
+    """FIND_MBRS_ASYNC as MERGE3 sends it down on a transport without IP multicast: run one non-initial
+    discovery round; from now on discovery hands every response (and the PingData of every request) to
+    ``callback`` as it arrives (Java's ``Discovery.discovery_rsp_callback``), which sends INFO to it."""
+
+    callback: Callable[[PingData], None]
 
 
 @dataclass(frozen=True, slots=True)

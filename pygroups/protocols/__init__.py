@@ -13,6 +13,7 @@ from pygroups.protocols.fd_sock2 import FD_SOCK2
 from pygroups.protocols.flow_control import MFC, UFC
 from pygroups.protocols.frag import FRAG2, FRAG4
 from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
+from pygroups.protocols.merge3 import MERGE3
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.pbcast.stable import STABLE
@@ -30,6 +31,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     UFC, MFC, FRAG2, FRAG4,
     DISCARD,
     FD_SOCK2, FD_ALL3, VERIFY_SUSPECT2,
+    MERGE3,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 

@@ -30,6 +30,7 @@ from pygroups.events import (
     FindInitialMembers,
     FindMembers,
     FindMembersAsync,
+    FindMembersNotify,
     GetLogicalPhysicalMappings,
     GetPhysicalAddress,
     ViewChange,
@@ -132,6 +133,7 @@ class Discovery(Layer):
         self.num_discovery_requests = 0
         self._pending: list[Responses] = []
         self._runs: list[TimerHandle] = []  # Java's discovery_req_futures (staggered runs)
+        self.discovery_rsp_callback: Callable[[PingData], None] | None = None  # MERGE3's INFO sender
 
     # --- subclass interface ---------------------------------------------------------------------------
 
@@ -179,6 +181,10 @@ class Discovery(Layer):
             case FindMembers(request_id=rid, members=members):
                 self.start_discovery(members, initial=False, request_id=rid,
                                      timeout_ms=self.discovery_rsp_expiry_time, is_async=True)
+            case FindMembersNotify(callback=callback):
+                # Java's FIND_MBRS_ASYNC from MERGE3: the callback stays installed; a synchronous round
+                self.discovery_rsp_callback = callback
+                self.start_discovery(None, initial=False, request_id=None, timeout_ms=self.discovery_rsp_expiry_time)
             case ViewChange(view=view):
                 old_view, self.view = self.view, view
                 self.current_coord = view.coordinator
@@ -279,7 +285,9 @@ class Discovery(Layer):
         self._runs.clear()
 
     def add_response(self, data: PingData, overwrite: bool) -> None:
-        """Feed ``data`` to every pending round (Java ``addResponse(PingData, boolean)``)."""
+        """Feed ``data`` to MERGE3's callback and every pending round (Java ``addResponse(PingData, boolean)``)."""
+        if self.discovery_rsp_callback is not None:
+            self.discovery_rsp_callback(data)
         for rsps in list(self._pending):
             rsps.add(data, overwrite)
 

@@ -14,8 +14,10 @@ from pygroups.message import Flag, Message, MsgType, TransientFlag
 from pygroups.view import DeltaView, ViewId
 from pygroups.wire.headers.gms import (
     GmsHeader,
+    ViewDigest,
     decode_current_view_id,
     decode_join_rsp,
+    decode_merge_members,
     decode_view_digest,
     encode_view_digest,
 )
@@ -35,6 +37,11 @@ def handle_join_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
         gms.counters["malformed: JOIN_REQ without member"] += 1
         return
     kind = ReqType.JOIN if hdr.type == T.JOIN_REQ else ReqType.JOIN_WITH_STATE_TRANSFER
+    if gms.merger.in_progress and gms.view_handler.suspended:
+        # Java's suspended ViewHandler discards it; the joiner's next JOIN_REQ will find the merge done
+        gms.counters["JOIN_REQ discarded (merge in progress)"] += 1
+        gms.log.debug("discarding JOIN_REQ from %s: merge %s in progress", gms.stack.name_of(hdr.mbr),
+                      gms.merger.merge_id)
     gms.view_handler.add(Request(kind, hdr.mbr))
 
 
@@ -121,6 +128,12 @@ def handle_get_current_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
 
 def handle_get_digest_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
     if msg.src is None or msg.src not in gms.members:
+        gms.counters["GET_DIGEST_REQ from a non-member dropped"] += 1
+        return
+    merger = gms.merger
+    mid = hdr.merge_id
+    if mid is not None and not (merger.match_merge_id(mid) or merger.set_merge_id(None, mid)):
+        gms.counters["GET_DIGEST_REQ dropped (another merge in progress)"] += 1
         return
     digest = gms.down_layer.query_down(GetDigest(gms.local_addr))
     if digest is not None:
@@ -144,17 +157,57 @@ def handle_install_digest(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
 
 
 def handle_merge_req(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
-    """Merging is not implemented: a server rejects, so the leader does not wait merge_timeout."""
+    """A merge leader asks us (a subgroup coordinator) for our view and digest. The leader is by nature
+    outside our view, so a stranger's request is handled like any other: the merge killer ends it."""
     if msg.src is None or isinstance(gms.role, ClientRole):
+        gms.counters["MERGE_REQ ignored (client)"] += 1
         return
-    rsp = Message(MsgType.EMPTY, dest=msg.src, flags=Flag.OOB)
-    rsp.put_header(gms.protocol_id, GmsHeader(T.MERGE_RSP, merge_id=hdr.merge_id, merge_rejected=True))
-    gms.counters["MERGE_REQ rejected (merges not implemented)"] += 1
-    gms.down_layer.down_msg(rsp)
+    data = _array(gms, msg, "MERGE_REQ")
+    if data is None:
+        return
+    try:
+        mbrs = decode_merge_members(data)
+    except RemoteProtocolError as e:
+        _malformed(gms, "MERGE_REQ", msg, e)
+        return
+    if mbrs is not None:
+        gms.merger.handle_merge_request(msg.src, hdr.merge_id, mbrs)
 
 
-def handle_merge_other(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
-    gms.counters["merge messages ignored"] += 1
+def handle_merge_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+    if msg.type is not MsgType.BYTES or not isinstance(msg.payload, bytes):
+        # Java: readViewAndDigest(null) -> null, so a rejection (an EmptyMessage) is ignored
+        gms.counters["MERGE_RSP without view/digest ignored"] += 1
+        return
+    block = _view_digest(gms, msg, "MERGE_RSP")
+    if block is None or isinstance(block.view, DeltaView):
+        return
+    if not isinstance(gms.role, ClientRole):
+        gms.merger.handle_merge_response(msg.src, block.view, block.digest, hdr.merge_rejected, hdr.merge_id)
+
+
+def handle_install_merge_view(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+    block = _view_digest(gms, msg, "INSTALL_MERGE_VIEW")
+    if block is None:
+        return
+    if block.view is None or isinstance(block.view, DeltaView):
+        gms.counters["malformed INSTALL_MERGE_VIEW"] += 1
+        return
+    if isinstance(gms.role, ClientRole):
+        gms.counters["merge messages ignored (client)"] += 1
+        return
+    gms.merger.handle_merge_view(block.view, block.digest, hdr.merge_id)
+
+
+def handle_cancel_merge(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+    if not isinstance(gms.role, ClientRole):
+        gms.merger.handle_merge_cancelled(hdr.merge_id)
+
+
+def handle_get_digest_rsp(gms: GMS, hdr: GmsHeader, msg: Message) -> None:
+    block = _view_digest(gms, msg, "GET_DIGEST_RSP")
+    if block is not None and not isinstance(gms.role, ClientRole):
+        gms.merger.handle_digest_response(msg.src, block.digest)
 
 
 DISPATCH: dict[int, Callable[[GMS, GmsHeader, Message], None]] = {
@@ -169,10 +222,10 @@ DISPATCH: dict[int, Callable[[GMS, GmsHeader, Message], None]] = {
     T.GET_DIGEST_REQ: handle_get_digest_req,
     T.INSTALL_DIGEST: handle_install_digest,
     T.MERGE_REQ: handle_merge_req,
-    T.MERGE_RSP: handle_merge_other,
-    T.INSTALL_MERGE_VIEW: handle_merge_other,
-    T.CANCEL_MERGE: handle_merge_other,
-    T.GET_DIGEST_RSP: handle_merge_other,
+    T.MERGE_RSP: handle_merge_rsp,
+    T.INSTALL_MERGE_VIEW: handle_install_merge_view,
+    T.CANCEL_MERGE: handle_cancel_merge,
+    T.GET_DIGEST_RSP: handle_get_digest_rsp,
 }
 
 
@@ -188,3 +241,14 @@ def _array(gms: GMS, msg: Message, what: str) -> bytes | None:
 def _malformed(gms: GMS, what: str, msg: Message, e: Exception) -> None:
     gms.counters[f"malformed {what}"] += 1
     gms.log.warning("failed reading %s from %s: %s", what, gms.stack.name_of(msg.src), e)
+
+
+def _view_digest(gms: GMS, msg: Message, what: str) -> ViewDigest | None:
+    data = _array(gms, msg, what)
+    if data is None:
+        return None
+    try:
+        return decode_view_digest(data)
+    except RemoteProtocolError as e:
+        _malformed(gms, what, msg, e)
+        return None

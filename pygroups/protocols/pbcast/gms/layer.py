@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pygroups.address import Address
 from pygroups.clock import MS, TimerHandle
@@ -69,6 +69,7 @@ from .membership import (
     digest_for,
     make_delta_view,
 )
+from .merger import Merger
 from .participant import ParticipantRole
 from .role import GmsRole
 from .view_handler import ReqType, Request, ViewHandler
@@ -130,6 +131,8 @@ class GMS(Layer):
         self._resume_stable = False
         self._ack_view_id: ViewId | None = None
         self._leave_requested = False
+        self.merger = Merger(self)
+        self.on_view_change_done: Callable[[], None] | None = None  # the merger ends a merge after the acks
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -150,6 +153,8 @@ class GMS(Layer):
 
     def stop(self) -> None:
         self.role.stop()
+        self.merger.stop()
+        self.on_view_change_done = None
         self.leaver.reset()
         self.prev_members.clear()
         self._end_ack_collection()
@@ -169,6 +174,11 @@ class GMS(Layer):
     def is_leaving(self) -> bool:
         """A graceful leave (`Leave`) was asked for and is not complete yet (LeaveComplete follows)."""
         return self._leave_requested or self.leaver.leaving
+
+    @property
+    def view_change_in_flight(self) -> bool:
+        """A VIEW was cast and its VIEW_ACKs are being collected."""
+        return self._view_change_in_flight
 
     @property
     def view_id(self) -> ViewId | None:
@@ -229,9 +239,11 @@ class GMS(Layer):
                 if evt.member in self.suspected_mbrs:
                     self.suspected_mbrs.remove(evt.member)
                 self.role.unsuspect(evt.member)
-            case Merge():
-                self.counters["MERGE events ignored (merges not implemented)"] += 1
-                self.log.warning("merge of %d views requested; merging is not implemented", len(evt.views))
+            case Merge(views=views):
+                self.counters["MERGE events received"] += 1
+                if self.view_handler.suspended:
+                    self.counters["MERGE events discarded (view handler suspended)"] += 1
+                self.view_handler.add(Request(ReqType.MERGE, views=tuple(views.items())))
             case DiscoveryResponse() if isinstance(self.role, ClientRole) and self.role.owns(evt.request_id):
                 self.role.on_discovery_response(evt)
             case _:
@@ -239,7 +251,7 @@ class GMS(Layer):
 
     @answers(IsMergeInProgress, up=True)
     def answer_merge_in_progress(self, q: IsMergeInProgress) -> bool:
-        return False
+        return self.merger.in_progress
 
     @answers(IsLeaving, up=True)
     def answer_is_leaving(self, q: IsLeaving) -> bool:
@@ -376,6 +388,9 @@ class GMS(Layer):
         evt = ViewChange(new_view)
         self.down_layer.down(evt)
         self.up_layer.up(evt)
+        if isinstance(new_view, MergeView) and not is_coord:
+            # everybody but the new coordinator ends the merge here; it ends its own after the VIEW_ACKs
+            self.merger.force_cancel_merge()
         self.check_acks()
 
     def members_changed(self, change: MembershipChange) -> None:
@@ -441,6 +456,9 @@ class GMS(Layer):
         if self._resume_stable:
             self._resume_stable = False
             self.down_layer.down(ResumeStable())
+        hook, self.on_view_change_done = self.on_view_change_done, None
+        if hook is not None:
+            hook()
         if was_in_flight and self.stack.connected:
             self.view_handler.batch_done()
 
@@ -450,7 +468,7 @@ class GMS(Layer):
         if first is ReqType.COORD_LEAVE:
             self.role.handle_coord_leave()
         elif first is ReqType.MERGE:
-            self.counters["MERGE requests ignored"] += 1
+            self.role.merge(dict(requests[0].views or ()))
         else:
             self.role.handle_membership_change(requests)
 

@@ -7,6 +7,7 @@ Java's ``wrongMethod``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from pygroups.address import Address
@@ -55,6 +56,9 @@ class GmsRole:
     def handle_view_change(self, view: View, digest: Digest | None) -> None:
         """A client ignores VIEW messages (its view comes with the JOIN_RSP)."""
 
+    def merge(self, views: Mapping[Address, View]) -> None:
+        """Only servers (participants and coordinators) take part in merges (GmsImpl.merge is a no-op)."""
+
     def _wrong(self, method: str) -> None:
         self.gms.log.warning("%s() should not be invoked on an instance of %s", method, self.kind)
 
@@ -74,6 +78,10 @@ class ServerRole(GmsRole):
         prev_coord = prev.coordinator if prev is not None else None
         if prev_coord != view.coordinator:
             self.coord_changed(prev_coord, view.coordinator)
+
+    def merge(self, views: Mapping[Address, View]) -> None:
+        """ServerGmsImpl.merge: the Merger decides whether we lead."""
+        self.gms.merger.merge(views)
 
     def coord_changed(self, old: Address | None, new: Address | None) -> None:
         """Participants re-send a pending LEAVE_REQ to the new coordinator."""
