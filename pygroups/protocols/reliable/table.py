@@ -203,6 +203,9 @@ class Table(Generic[T]):
             if nullify:
                 del items[s]
                 if s > self.low:
+                    # elements an earlier remove_many(nullify=False) kept below s can no longer be
+                    # reached (get answers None at or below low) and purge starts above low: drop them
+                    self._drop_range(self.low + 1, s - 1)
                     self.low = s
             if max_results > 0 and len(out) >= max_results:
                 break

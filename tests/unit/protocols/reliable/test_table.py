@@ -171,3 +171,14 @@ def test_table_matches_a_set_model(offset: int, operations: list[tuple[object, .
             assert m is None
         else:
             assert m is not None and seqnos_of(m) == gaps and m.offset == deliverable + 1
+
+
+def test_nullifying_removal_frees_what_an_earlier_keeping_removal_left_below_low() -> None:
+    """Found by hypothesis: removing 6 without nullify and then 7 with nullify left 6 stored below low, where
+    neither get nor purge reaches it again (a leak)."""
+    t: Table[int] = Table(5)
+    t.add(6, 6)
+    t.add(7, 7)
+    assert t.remove_many(False, 1) == [6]
+    assert t.remove_many(True, 0) == [7]
+    assert (t.low, t.hd, t.hr, t.num_stored) == (7, 7, 7, 0)
