@@ -7,6 +7,8 @@ to that view is printed beside the Java-only figure.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -15,7 +17,8 @@ from cluster import Cluster, PeerNode, show_view
 VIEW_TIMEOUT = 60.0
 # FD_ALL3 as tcp.xml runs it would take 40 s to notice a hung member; a killed one is noticed by FD_SOCK2 at once,
 # and FD_ALL3 is shortened here so that a missed FD_SOCK2 suspicion still ends within the timeout
-FD = {"jgroups.fd_all3.timeout": "8s", "jgroups.fd_all3.interval": "2s", "jgroups.verify_suspect2.timeout": "1s",
+FD = {"jgroups.merge3.min_interval": "2s", "jgroups.merge3.max_interval": "5s",
+      "jgroups.fd_all3.timeout": "8s", "jgroups.fd_all3.interval": "2s", "jgroups.verify_suspect2.timeout": "1s",
       "jgroups.tcp.port_range": "0", "jgroups.join_timeout": "5s"}
 
 # (roles in start order, the one killed, the coordinator after): the first role is the coordinator
@@ -59,3 +62,29 @@ def test_a_killed_member_leaves_the_view(make_cluster, stack: str, scenario: str
     assert v["members"] == survivors, show_view(v)
     record_property("exclusion_seconds", round(elapsed, 2))
     print(f"\n{stack} {scenario} ({mix}): {victim} excluded after {elapsed:.2f} s: {show_view(v)}")
+
+
+@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize("paused", ["P1", "J2"])
+def test_a_paused_member_is_excluded_then_merged_back(make_cluster, paused: str, mix: str) -> None:
+    """SIGSTOP longer than FD_ALL3's timeout: the member is excluded (its sockets stay open, so only the heartbeats
+    tell); SIGCONT: it comes back, finds itself alone, and MERGE3 brings everyone into one MergeView."""
+    roles = ["J1", "P1", "J2", "P2"]
+    c = pod_cluster(make_cluster, "tcp-fd.xml", roles)
+    nodes: dict[str, PeerNode] = {r: c.start(r, lang(r, mix)) for r in roles}
+    c.wait_same_view(roles, VIEW_TIMEOUT)
+    pid = nodes[paused]._process.proc.pid  # type: ignore[union-attr]
+    others = [r for r in roles if r != paused]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        c.wait_same_view(others, VIEW_TIMEOUT, others)
+        excluded = time.monotonic() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    t1 = time.monotonic()
+    v = c.wait_same_view(roles, 90.0)
+    merged = time.monotonic() - t1
+    assert v.get("merge"), f"the last view should be a MergeView: {show_view(v)}"
+    print(f"\n{paused} paused ({mix}): excluded after {excluded:.2f} s, merged back after {merged:.2f} s: "
+          f"{show_view(v)}")
