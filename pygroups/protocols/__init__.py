@@ -6,6 +6,7 @@ stack core (which never imports implementations): hand it to `pygroups.stack.reg
 or extend it with an application's own (`BUILTIN_PROTOCOLS.with_protocols(MyProtocol)`).
 """
 
+from pygroups.protocols.barrier import BARRIER
 from pygroups.protocols.discard import DISCARD
 from pygroups.protocols.dns.dns_ping import DNS_PING
 from pygroups.protocols.flow_control import MFC, UFC
@@ -14,6 +15,8 @@ from pygroups.protocols.kubernetes.kube_ping import KUBE_PING
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.pbcast.stable import STABLE
+from pygroups.protocols.pbcast.state_transfer import STATE_TRANSFER
+from pygroups.protocols.red import RED
 from pygroups.protocols.shared_loopback import SHARED_LOOPBACK, SHARED_LOOPBACK_PING
 from pygroups.protocols.tcp import TCP
 from pygroups.protocols.tcpping import TCPPING
@@ -26,6 +29,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     GMS, NAKACK2, UNICAST3, STABLE,
     UFC, MFC, FRAG2, FRAG4,
     DISCARD,
+    BARRIER, RED, STATE_TRANSFER,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 
