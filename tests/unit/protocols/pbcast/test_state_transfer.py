@@ -146,7 +146,8 @@ def test_state_ex_from_the_provider_fails_the_transfer() -> None:
     h = harness()
     h.down(GetState())
     h.take_down()
-    payload = encode_throwable(JavaThrowable("java.lang.RuntimeException", "no state", JavaThrowable("java.io.IOException")))
+    cause = JavaThrowable("java.io.IOException")
+    payload = encode_throwable(JavaThrowable("java.lang.RuntimeException", "no state", cause))
     h.receive(state_msg(T.STATE_EX, C, h.local_addr, payload))
     [ok] = h.take_up_events()
     assert isinstance(ok, GetStateOk) and ok.state is None
