@@ -20,6 +20,7 @@ from pygroups.errors import (
     ProtocolError,
     PyGroupsError,
     RemoteProtocolError,
+    StateTransferError,
 )
 from pygroups.message import Flag, Message, MsgType
 from pygroups.stack.io import Received, ViewInstalled
@@ -69,6 +70,7 @@ __all__ = [
     "PyGroupsError",
     "Received",
     "RemoteProtocolError",
+    "StateTransferError",
     "View",
     "ViewId",
     "ViewInstalled",

@@ -76,3 +76,8 @@ class ConnectError(PyGroupsError):
 
 class ConnectTimeout(ConnectError, TimeoutError):
     """``Channel.connect()`` saw no view within its timeout."""
+
+
+class StateTransferError(PyGroupsError):
+    """``Channel.get_state`` failed: timed out, the provider left or failed, or installing the state
+    raised (Java's StateTransferException)."""

@@ -231,6 +231,87 @@ class OpenBarrier(Event):
     """OPEN_BARRIER: BARRIER lets incoming messages pass again."""
 
 
+@dataclass(frozen=True, slots=True)
+class PunchHole(Event):
+    """PUNCH_HOLE: BARRIER lets unicasts from ``member`` pass while it is closed (the state requester
+    or provider of a state transfer)."""
+
+    member: Address
+
+
+@dataclass(frozen=True, slots=True)
+class CloseHole(Event):
+    """CLOSE_HOLE: undo `PunchHole` for ``member``."""
+
+    member: Address
+
+
+# --- state transfer -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GetState(Event):
+    """GET_STATE (StateTransferInfo): fetch the application state from ``target`` (None: the
+    coordinator). Answered later by `GetStateOk` travelling up. ``timeout_ms`` is informative:
+    as in Java, the caller (the channel) enforces it, not the protocol."""
+
+    target: Address | None = None
+    timeout_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GetStateOk(Event):
+    """GET_STATE_OK (StateTransferResult), travelling up: the state fetched with `GetState`
+    (``state`` None: the provider had none, or we are the first member), or ``error`` saying why
+    the transfer failed (the provider left, or it sent STATE_EX)."""
+
+    state: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplState:
+    """The application's answer to `GetApplState`: its state as bytes (None: no state), or
+    ``error`` when producing it failed (the provider then sends STATE_EX, as Java does)."""
+
+    state: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetApplState(Query[ApplState]):
+    """GET_APPLSTATE, asked of the layers above (the application, JChannel's Receiver.getState):
+    the state to send to a requester. Unanswered (no application hook) it is "no state", as a
+    JChannel without a Receiver answers null."""
+
+    def unanswered(self) -> ApplState:
+        return ApplState()
+
+
+@dataclass(frozen=True, slots=True)
+class GetViewFromCoord(Event):
+    """GET_VIEW_FROM_COORD: GMS asks the view's creator for its current view (GET_CURRENT_VIEW);
+    STATE_TRANSFER sends it after installing a state (JGRP-1751)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetSendQueue(Query["SendQueue | None"]):
+    """Asked of the transport by RED (Java: ``TP.getBundler().getQueueSize()/getCapacity()``): how
+    full the send queue is. None when the transport has no bounded queue (RED then disables
+    itself, as with Java's PerDestinationBundler, whose queue size is -1)."""
+
+    def unanswered(self) -> SendQueue | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SendQueue:
+    """A send queue's fill: ``size`` of ``capacity`` (same unit, e.g. bytes not yet written)."""
+
+    size: int
+    capacity: int
+
+
 # --- transport / addressing ---------------------------------------------------------------------------
 
 

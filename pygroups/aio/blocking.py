@@ -1,7 +1,8 @@
 """`BlockingChannel`: a synchronous facade over `Channel` for scripts (an event loop in a thread).
 
 Every method hands a coroutine to the channel's private loop thread and waits for its result, so
-exceptions come out of the call that caused them. ``on_message`` / ``on_view`` callbacks run on
+exceptions come out of the call that caused them. ``on_message`` / ``on_view`` (and the state
+transfer's ``state_provider`` / ``on_state``) callbacks run on
 the loop thread (keep them short; use `receive` to process events on the caller's thread).
 """
 
@@ -15,7 +16,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pygroups.address import Address
-from pygroups.aio.channel import _NOTHING, CONNECT_TIMEOUT, DEFAULT_STACK, Channel, StackConfig
+from pygroups.aio.channel import _NOTHING, CONNECT_TIMEOUT, DEFAULT_STACK, STATE_TIMEOUT, Channel, StackConfig
 from pygroups.errors import ChannelClosed
 from pygroups.message import Message
 from pygroups.stack.io import AppEvent
@@ -54,8 +55,13 @@ class BlockingChannel:
 
     # --- the Channel API, blocking ----------------------------------------------------------------
 
-    def connect(self, cluster: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
-        self._run(lambda: self.channel.connect(cluster, timeout=timeout))
+    def connect(self, cluster: str, *, timeout: float = CONNECT_TIMEOUT, with_state: bool = False,
+                state_from: Address | None = None, state_timeout: float | None = STATE_TIMEOUT) -> None:
+        self._run(lambda: self.channel.connect(cluster, timeout=timeout, with_state=with_state,
+                                               state_from=state_from, state_timeout=state_timeout))
+
+    def get_state(self, target: Address | None = None, *, timeout: float | None = STATE_TIMEOUT) -> bytes | None:
+        return self._run(lambda: self.channel.get_state(target, timeout=timeout))
 
     def send(self, dest: Address | Message | None, payload: Any = _NOTHING, *, flags: int = 0) -> None:
         self._run(lambda: self.channel.send(dest, payload, flags=flags))
@@ -136,6 +142,22 @@ class BlockingChannel:
     @on_view.setter
     def on_view(self, fn: Callable[[View], object] | None) -> None:
         self.channel.on_view = fn
+
+    @property
+    def state_provider(self) -> Callable[[], bytes | None] | None:
+        return self.channel.state_provider
+
+    @state_provider.setter
+    def state_provider(self, fn: Callable[[], bytes | None] | None) -> None:
+        self.channel.state_provider = fn
+
+    @property
+    def on_state(self) -> Callable[[bytes], object] | None:
+        return self.channel.on_state
+
+    @on_state.setter
+    def on_state(self, fn: Callable[[bytes], object] | None) -> None:
+        self.channel.on_state = fn
 
     def __enter__(self) -> BlockingChannel:
         return self

@@ -28,14 +28,14 @@ from typing import Any, Final
 
 from pygroups.address import Address
 from pygroups.aio.driver import LoopClock, StackDriver
-from pygroups.errors import ChannelClosed, ConnectError, ConnectTimeout, LocalProtocolError
-from pygroups.events import Event, JoinFailed, Leave, LeaveComplete
+from pygroups.errors import ChannelClosed, ConnectError, ConnectTimeout, LocalProtocolError, StateTransferError
+from pygroups.events import ApplState, Event, GetApplState, GetState, GetStateOk, JoinFailed, Leave, LeaveComplete
 from pygroups.message import Flag, Message, MsgType, NioPayload
 from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import AppEvent, Received, ViewInstalled
-from pygroups.stack.layer import Layer
+from pygroups.stack.layer import Layer, answers
 from pygroups.stack.registry import ProtocolRegistry, build_layers
 from pygroups.stack.stack import ProtocolStack
 from pygroups.view import MergeView, View
@@ -48,6 +48,9 @@ DEFAULT_STACK: Final = "tcp-core.xml"
 CONNECT_TIMEOUT: Final = 30.0
 """Seconds ``connect()`` waits for the first view (GMS itself retries joins and finally becomes
 a singleton coordinator, so this only fires when the stack is stuck)."""
+
+STATE_TIMEOUT: Final = 30.0
+"""Seconds ``get_state()`` waits for the state by default (Java's getState takes it as an argument)."""
 
 StackConfig = str | os.PathLike[str] | Callable[[], Sequence[Layer]]
 _NOTHING: Any = object()
@@ -191,8 +194,15 @@ class _ChannelTop(Layer):
                 self.channel._join_failed(reason)
             case LeaveComplete():
                 self.channel._leave_complete()
+            case GetStateOk():  # JChannel.up(GET_STATE_OK): Receiver.setState, then getState returns
+                self.channel._state_result(evt)
             case _:
                 self.up_layer.up(evt)
+
+    @answers(GetApplState, up=True)
+    def answer_appl_state(self, q: GetApplState) -> ApplState:
+        """JChannel.invokeCallback(GET_APPLSTATE): Receiver.getState into a byte array."""
+        return self.channel._provide_state()
 
 
 class Channel:
@@ -226,6 +236,10 @@ class Channel:
         self.view: View | None = None
         self.on_message: Callable[[Message], object] | None = None
         self.on_view: Callable[[View], object] | None = None
+        self.state_provider: Callable[[], bytes | None] | None = None
+        self.on_state: Callable[[bytes], object] | None = None
+        self._state_seq = 0
+        self._state_results: dict[int, GetStateOk] = {}
         self._driver: StackDriver | None = None
         self._queue: deque[AppEvent] = deque()
         self._waiters: list[asyncio.Future[None]] = []
@@ -296,8 +310,16 @@ class Channel:
         if self._closed:
             raise ChannelClosed("the channel is closed")
 
-    async def connect(self, cluster: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
-        """Join ``cluster`` (JChannel.connect): returns once the first view is installed."""
+    async def connect(self, cluster: str, *, timeout: float = CONNECT_TIMEOUT, with_state: bool = False,
+                      state_from: Address | None = None, state_timeout: float | None = STATE_TIMEOUT) -> None:
+        """Join ``cluster`` (JChannel.connect): returns once the first view is installed. With
+        ``with_state``, then fetch the state from ``state_from`` (None: the coordinator) unless we are
+        alone, as JChannel.connect(cluster, target, timeout) does."""
+        await self._connect(cluster, timeout)
+        if with_state and self.view is not None and len(self.view.members) > 1:
+            await self.get_state(state_from, timeout=state_timeout)
+
+    async def _connect(self, cluster: str, timeout: float) -> None:
         driver = self._ensure_driver()
         if self.stack.connected:
             if self.stack.cluster == cluster:
@@ -384,6 +406,73 @@ class Channel:
                 self._wake()
         if raise_error and self._error is not None:
             raise self._error
+
+    # --- state transfer ---------------------------------------------------------------------------
+
+    async def get_state(self, target: Address | None = None, *, timeout: float | None = STATE_TIMEOUT) -> bytes | None:
+        """Fetch the state of ``target`` (None: the coordinator) and install it (JChannel.getState):
+        the provider's ``state_provider()`` makes the bytes, our ``on_state(bytes)`` (if set) installs
+        them before this returns them. None when there is no state (we are the coordinator, or the
+        provider has none). `StateTransferError` on timeout (``timeout`` seconds, None = forever),
+        when the provider leaves or fails, or when ``on_state`` raises."""
+        driver = self._ensure_driver()
+        if not self.stack.connected or self.view is None:
+            raise LocalProtocolError("get_state() before connect()")
+        if not any(GetState in layer.handled_events() for layer in self.stack.layers):
+            raise LocalProtocolError("fetching state will fail as state transfer is not supported. Add one of "
+                                     "the state transfer protocols to your configuration")
+        if target is None:
+            target = self.view.coordinator
+        if target == self.address:
+            log.debug("%s: cannot get state from myself (%s): probably the first member", self.name, self.name)
+            return None
+        self._state_seq += 1
+        seq = self._state_seq
+        timeout_ms = 0 if timeout is None else int(timeout * 1000)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        driver.call(self.stack.run_input, self._top.down, GetState(target, timeout_ms))
+        try:
+            await self._wait_until(lambda: seq in self._state_results, timeout)
+        except TimeoutError:
+            raise StateTransferError(
+                f"{self.name}: timeout during state transfer ({(loop.time() - start) * 1000:.0f} ms)") from None
+        result = self._state_results.pop(seq)
+        if result.error is not None:
+            raise StateTransferError(f"{self.name}: state transfer failed: {result.error}")
+        return result.state
+
+    def _provide_state(self) -> ApplState:
+        """The state for a requester: ``state_provider()``; its failure goes to the requester (STATE_EX).
+        Events the stack delivered before are handed over first, so the state covers them."""
+        self._drain_events()
+        if self.state_provider is None:
+            return ApplState()
+        try:
+            state = self.state_provider()
+        except Exception as e:  # the application's failure is the requester's StateTransferError, as in Java
+            log.warning("%s: state_provider failed", self.name, exc_info=True)
+            return ApplState(error=f"{type(e).__name__}: {e}")
+        return ApplState(None if state is None else bytes(state))
+
+    def _state_result(self, result: GetStateOk) -> None:
+        """GET_STATE_OK: install the state with ``on_state`` (after the events delivered before it),
+        then wake ``get_state``. A result after ``get_state`` gave up is still installed, as in Java."""
+        self._drain_events()
+        if result.error is None and result.state is not None and self.on_state is not None:
+            try:
+                self.on_state(result.state)
+            except Exception as e:  # Java: the exception becomes getState's StateTransferException
+                log.warning("%s: on_state failed", self.name, exc_info=True)
+                result = GetStateOk(error=f"installing the state failed: {type(e).__name__}: {e}")
+        self._state_results = {self._state_seq: result}
+        self._wake()
+
+    def _drain_events(self) -> None:
+        """Hand the events the stack has delivered so far to the application now, so that a state
+        taken or installed at this point is ordered after them."""
+        for ev in self.stack.take_events():
+            self._on_event(ev)
 
     # --- sending ----------------------------------------------------------------------------------
 

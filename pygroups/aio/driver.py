@@ -52,6 +52,7 @@ from pygroups.aio.diag import DiagServer
 from pygroups.aio.handlers import IoHandler, IoHandlers, default_io_handlers, handler_for
 from pygroups.aio.server_socket import bind_first_free
 from pygroups.errors import ChannelClosed
+from pygroups.events import SendQueue
 from pygroups.message import Message
 from pygroups.stack.io import (
     AppEvent,
@@ -224,6 +225,8 @@ class StackDriver:
         clock = getattr(stack.clock, "_source", None)
         if isinstance(clock, LoopClock):
             clock.loop = self.loop
+        if hasattr(stack.transport, "send_queue_probe"):
+            stack.transport.send_queue_probe = self.write_queue  # RED's view of our write buffers
         self._flush()  # what the layers emitted in init(), e.g. TCP's Listen (Java binds in TCP.init too)
 
     # --- inputs -----------------------------------------------------------------------------------
@@ -392,6 +395,12 @@ class StackDriver:
         if self._paused or self.stack.backlog() > 0:
             return False
         return sum(len(w) for p in self._pending.values() for w in p.writes) < self.high_water
+
+    def write_queue(self) -> SendQueue:
+        """How full the fullest connection's write buffer is, against the high-water mark (RED)."""
+        sizes = [c.transport.get_write_buffer_size() for c in self._conns.values() if c.transport is not None]
+        sizes += [sum(len(w) for w in p.writes) for p in self._pending.values()]
+        return SendQueue(max(sizes, default=0), self.high_water)
 
     async def wait_writable(self) -> None:
         while not self.writable():

@@ -6,6 +6,7 @@ stack core (which never imports implementations): hand it to `pygroups.stack.reg
 or extend it with an application's own (`BUILTIN_PROTOCOLS.with_protocols(MyProtocol)`).
 """
 
+from pygroups.protocols.barrier import BARRIER
 from pygroups.protocols.discard import DISCARD
 from pygroups.protocols.dns.dns_ping import DNS_PING
 from pygroups.protocols.fd_all3 import FD_ALL3
@@ -17,6 +18,8 @@ from pygroups.protocols.merge3 import MERGE3
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.nakack2 import NAKACK2
 from pygroups.protocols.pbcast.stable import STABLE
+from pygroups.protocols.pbcast.state_transfer import STATE_TRANSFER
+from pygroups.protocols.red import RED
 from pygroups.protocols.shared_loopback import SHARED_LOOPBACK, SHARED_LOOPBACK_PING
 from pygroups.protocols.tcp import TCP
 from pygroups.protocols.tcpping import TCPPING
@@ -32,6 +35,7 @@ BUILTIN_PROTOCOLS = ProtocolRegistry([
     DISCARD,
     FD_SOCK2, FD_ALL3, VERIFY_SUSPECT2,
     MERGE3,
+    BARRIER, RED, STATE_TRANSFER,
 ])
 """Every protocol pygroups implements, by its JGroups name (TCP, pbcast.GMS, kubernetes.KUBE_PING, ...)."""
 

@@ -26,7 +26,7 @@ Rules of this module:
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 from pygroups.address import Address, IpAddress
@@ -43,7 +43,9 @@ from pygroups.events import (
     GetLocalAddress,
     GetLogicalPhysicalMappings,
     GetPhysicalAddress,
+    GetSendQueue,
     RemoveAddress,
+    SendQueue,
     SetLocalAddress,
     TmpView,
     ViewChange,
@@ -116,6 +118,8 @@ class TP(TransportLayer):
         self._queues: dict[Address | None, list[Message]] = {}
         self._queued_bytes: dict[Address | None, int] = {}
         self._flush_scheduled = False
+        #: Set by the driver: how full its socket write buffers are (`GetSendQueue`, read by RED).
+        self.send_queue_probe: Callable[[], SendQueue] | None = None
 
     # --- what subclasses provide ----------------------------------------------------------------------
 
@@ -277,6 +281,15 @@ class TP(TransportLayer):
     @answers(GetLogicalPhysicalMappings)
     def answer_mappings(self, q: GetLogicalPhysicalMappings) -> Mapping[Address, IpAddress]:
         return dict(self.addr_cache)
+
+    @answers(GetSendQueue)
+    def answer_send_queue(self, q: GetSendQueue) -> SendQueue | None:
+        """The driver's unwritten bytes plus what the bundler holds (Java: the bundler's queue);
+        None without a driver that reports its queue (RED then disables itself)."""
+        if self.send_queue_probe is None:
+            return None
+        queue = self.send_queue_probe()
+        return SendQueue(queue.size + sum(self._queued_bytes.values()), queue.capacity)
 
     # --- sending --------------------------------------------------------------------------------------
 

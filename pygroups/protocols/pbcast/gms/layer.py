@@ -32,6 +32,7 @@ from pygroups.events import (
     Event,
     GetDigest,
     GetPhysicalAddress,
+    GetViewFromCoord,
     IsLeaving,
     IsMergeInProgress,
     Leave,
@@ -54,6 +55,7 @@ from pygroups.view import DeltaView, Digest, MergeView, View, ViewId
 from pygroups.wire.headers.gms import (
     GmsHeader,
     JoinRsp,
+    encode_current_view_id,
     encode_join_rsp,
     encode_view_digest,
 )
@@ -222,8 +224,20 @@ class GMS(Layer):
             case Leave():
                 self._leave_requested = True
                 self.role.leave(wait=True)
+            case GetViewFromCoord():
+                self.send_get_current_view()
             case _:
                 self.down_layer.down(evt)
+
+    def send_get_current_view(self) -> None:
+        """GMS.down(GET_VIEW_FROM_COORD): ask the view's creator for its view (STATE_TRANSFER, JGRP-1751)."""
+        if self.view is None:
+            return
+        msg = Message(MsgType.BYTES, dest=self.view.view_id.creator, flags=Flag.OOB | Flag.NO_FC,
+                      transient_flags=TransientFlag.DONT_BLOCK, payload=encode_current_view_id(self.view.view_id))
+        msg.put_header(self.protocol_id, GmsHeader(T.GET_CURRENT_VIEW))
+        self.counters["GET_CURRENT_VIEW sent"] += 1
+        self.down_layer.down_msg(msg)
 
     def up(self, evt: Event) -> None:
         match evt:
