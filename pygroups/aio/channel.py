@@ -19,8 +19,6 @@ import asyncio
 import logging
 import os
 import random
-import socket
-import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
@@ -28,17 +26,23 @@ from typing import Any, Final
 
 from pygroups.address import Address
 from pygroups.aio.driver import LoopClock, StackDriver
+from pygroups.aio.names import format_view as format_view
+from pygroups.aio.names import generate_local_name as generate_local_name
+from pygroups.aio.payloads import java_string as java_string
+from pygroups.aio.payloads import make_message as make_message
+from pygroups.aio.payloads import payload_object as payload_object
+from pygroups.aio.payloads import primitive_value as primitive_value
+from pygroups.aio.payloads import to_java_object as to_java_object
 from pygroups.errors import ChannelClosed, ConnectError, ConnectTimeout, LocalProtocolError, StateTransferError
 from pygroups.events import ApplState, Event, GetApplState, GetState, GetStateOk, JoinFailed, Leave, LeaveComplete
-from pygroups.message import Flag, Message, MsgType, NioPayload
-from pygroups.objects import JavaPrimitive, JavaSerializable, PrimitiveTag
+from pygroups.message import Message
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.io import AppEvent, Received, ViewInstalled
 from pygroups.stack.layer import Layer, answers
 from pygroups.stack.registry import ProtocolRegistry, build_layers
 from pygroups.stack.stack import ProtocolStack
-from pygroups.view import MergeView, View
+from pygroups.view import View
 
 log = logging.getLogger(__name__)
 
@@ -54,118 +58,6 @@ STATE_TIMEOUT: Final = 30.0
 
 StackConfig = str | os.PathLike[str] | Callable[[], Sequence[Layer]]
 _NOTHING: Any = object()
-
-_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
-_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
-
-
-# --- payloads ----------------------------------------------------------------------------------------
-
-
-def to_java_object(value: Any) -> JavaPrimitive | JavaSerializable:
-    """The ObjectWrapperPrimitive Java would make for ``value`` once boxed: str -> String,
-    bool -> Boolean, int -> Integer (Long outside the 32-bit range), float -> Double,
-    bytes -> byte[]. `JavaPrimitive` / `JavaSerializable` pass through."""
-    if isinstance(value, JavaPrimitive | JavaSerializable):
-        return value
-    if isinstance(value, str):
-        return JavaPrimitive(PrimitiveTag.STRING, value)
-    if isinstance(value, bool):
-        return JavaPrimitive(PrimitiveTag.BOOLEAN_OBJ, value)
-    if isinstance(value, int):
-        if _INT_MIN <= value <= _INT_MAX:
-            return JavaPrimitive(PrimitiveTag.INT_OBJ, value)
-        if _LONG_MIN <= value <= _LONG_MAX:
-            return JavaPrimitive(PrimitiveTag.LONG_OBJ, value)
-        raise ValueError(f"{value} does not fit a Java long")
-    if isinstance(value, float):
-        bits = struct.unpack(">q", struct.pack(">d", value))[0]
-        return JavaPrimitive(PrimitiveTag.DOUBLE_OBJ, bits)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return JavaPrimitive(PrimitiveTag.BYTEARRAY, bytes(value))
-    raise TypeError(f"cannot send a {type(value).__name__} as a Java object (use bytes, str, int, float, bool, None)")
-
-
-def make_message(dest: Address | None, payload: Any, *, flags: int = 0) -> Message:
-    """``bytes`` -> BytesMessage; None, str, int, float, bool -> ObjectMessage as Java's
-    ``new ObjectMessage(dest, obj)`` (wrapped objects carry Flag.SERIALIZED, null does not)."""
-    if isinstance(payload, bytes | bytearray | memoryview):
-        return Message(MsgType.BYTES, dest=dest, flags=flags, payload=bytes(payload))
-    if payload is None:
-        return Message(MsgType.OBJECT, dest=dest, flags=flags)
-    obj = to_java_object(payload)
-    return Message(MsgType.OBJECT, dest=dest, flags=flags | Flag.SERIALIZED, payload=obj)
-
-
-def primitive_value(p: JavaPrimitive) -> Any:
-    """The Python value of a Java primitive wrapper (char -> 1-char str, float/double -> float)."""
-    tag = p.tag
-    if tag in (PrimitiveTag.FLOAT, PrimitiveTag.FLOAT_OBJ):
-        return struct.unpack(">f", struct.pack(">i", p.value))[0]
-    if tag in (PrimitiveTag.DOUBLE, PrimitiveTag.DOUBLE_OBJ):
-        return struct.unpack(">d", struct.pack(">q", p.value))[0]
-    if tag in (PrimitiveTag.CHAR, PrimitiveTag.CHAR_OBJ):
-        return chr(p.value)
-    if tag == PrimitiveTag.CLASS:
-        return p  # a Class object: nothing to map it to
-    return p.value
-
-
-def payload_object(msg: Message) -> Any:
-    """A message's content as a Python value: bytes for BytesMessage, the object of an
-    ObjectMessage (str, int, float, bool, bytes, None; other Java objects as they were decoded)."""
-    payload = msg.payload
-    if msg.type == MsgType.OBJECT:
-        return primitive_value(payload) if isinstance(payload, JavaPrimitive) else payload
-    if msg.type == MsgType.NIO and isinstance(payload, NioPayload):
-        return payload.data
-    return payload
-
-
-def java_string(value: Any) -> str:
-    """``String.valueOf(obj)`` for the values `payload_object` returns (what Java's Chat prints)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-# --- names and views ---------------------------------------------------------------------------------
-
-
-def generate_local_name(rng: random.Random) -> str:
-    """Util.generateLocalName: the short host name, a dash and a number in 1..65534."""
-    try:
-        host = socket.gethostname() or "localhost"
-    except OSError:
-        host = "localhost"
-    dot = host.find(".")
-    if dot > 0 and not host[0].isdigit():
-        host = host[:dot]
-    return f"{host}-{rng.randint(1, 65534)}"
-
-
-MAX_LIST_PRINT_SIZE: Final = 20  # Util.MAX_LIST_PRINT_SIZE
-
-
-def format_view(view: View, name_of: Callable[[Address | None], str] = str) -> str:
-    """View.toString (MergeView.toString for merge views), printing addresses with ``name_of``."""
-    members = view.members
-    shown = ", ".join(name_of(m) for m in members[:MAX_LIST_PRINT_SIZE])
-    if len(members) > MAX_LIST_PRINT_SIZE:
-        shown += " ..."
-    text = f"[{name_of(view.view_id.creator)}|{view.view_id.id}] ({len(members)}) [{shown}]"
-    if isinstance(view, MergeView):
-        text = "MergeView::" + text
-        if view.subgroups:
-            subs = [format_view(v, name_of) for v in view.subgroups[:MAX_LIST_PRINT_SIZE]]
-            more = " ..." if len(view.subgroups) > MAX_LIST_PRINT_SIZE else ""
-            text += f", {len(view.subgroups)} subgroups: {', '.join(subs)}{more}"
-    return text
-
 
 # --- the channel -------------------------------------------------------------------------------------
 

@@ -41,7 +41,6 @@ import concurrent.futures
 import contextlib
 import logging
 import socket
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from pygroups.address import IpAddress
 from pygroups.aio.diag import DiagServer
 from pygroups.aio.handlers import IoHandler, IoHandlers, default_io_handlers, handler_for
 from pygroups.aio.server_socket import bind_first_free
+from pygroups.aio.sockets import apply_socket_options, family_of, ip_address_of, sockaddr
 from pygroups.errors import ChannelClosed
 from pygroups.events import SendQueue
 from pygroups.message import Message
@@ -93,39 +93,6 @@ class LoopClock:
         if self.loop is None:
             return time.monotonic_ns()
         return int(self.loop.time() * 1e9)
-
-
-def apply_socket_options(sock: socket.socket, options: SocketOptions) -> None:
-    """TCP_NODELAY, SO_RCVBUF/SO_SNDBUF (when > 0) and SO_LINGER (when >= 0), as TCP's XML asks."""
-    if sock.type != socket.SOCK_STREAM:
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if options.tcp_nodelay else 0)
-    if options.recv_buf_size > 0:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, options.recv_buf_size)
-    if options.send_buf_size > 0:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buf_size)
-    if options.linger >= 0:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, options.linger))
-
-
-def _family(addr: IpAddress) -> socket.AddressFamily:
-    return socket.AF_INET6 if addr.ip is not None and addr.ip.version == 6 else socket.AF_INET
-
-
-def _sockaddr(addr: IpAddress, port: int | None = None) -> tuple[Any, ...]:
-    port = addr.port if port is None else port
-    if addr.ip is None:
-        return ("", port)
-    if addr.ip.version == 6:
-        return (str(addr.ip), port, 0, addr.scope_id)
-    return (str(addr.ip), port)
-
-
-def _ip_address(sockname: Any) -> IpAddress:
-    host = str(sockname[0]).split("%", 1)[0]
-    scope = int(sockname[3]) if len(sockname) > 3 else 0
-    return IpAddress(host, int(sockname[1]), scope)
 
 
 class _Conn(asyncio.Protocol):
@@ -432,25 +399,25 @@ class StackDriver:
             server.close()
             return
         self._servers[cmd.request_id] = server
-        bound = _ip_address(sock.getsockname())
+        bound = ip_address_of(sock.getsockname())
         self._input(self.stack.on_io_result, Listening(cmd.request_id, bound))
 
     @staticmethod
     def _bind(cmd: Listen) -> socket.socket:
         """Bind to the first free port of addr.port .. addr.port + port_range (Util.createServerSocket)."""
-        return bind_first_free(_family(cmd.addr), lambda port: _sockaddr(cmd.addr, port), cmd.addr.port,
+        return bind_first_free(family_of(cmd.addr), lambda port: sockaddr(cmd.addr, port), cmd.addr.port,
                                cmd.port_range, backlog=128, recv_buf_size=cmd.options.recv_buf_size)
 
     async def _open(self, cmd: OpenConnection) -> None:
         conn_id = cmd.conn_id
-        sock = socket.socket(_family(cmd.peer), socket.SOCK_STREAM)
+        sock = socket.socket(family_of(cmd.peer), socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
             apply_socket_options(sock, cmd.options)
             if cmd.local is not None:  # TCP client_bind_addr / client_bind_port (0: any port)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(_sockaddr(cmd.local))
-            connect = self.loop.sock_connect(sock, _sockaddr(cmd.peer))
+                sock.bind(sockaddr(cmd.local))
+            connect = self.loop.sock_connect(sock, sockaddr(cmd.peer))
             if cmd.timeout_ms > 0:
                 await asyncio.wait_for(connect, cmd.timeout_ms / 1000)
             else:
@@ -497,7 +464,7 @@ class StackDriver:
             return
         conn.conn_id = self.stack.new_conn_id()
         self._conns[conn.conn_id] = conn
-        peer = _ip_address(transport.get_extra_info("peername"))
+        peer = ip_address_of(transport.get_extra_info("peername"))
         log.debug("%s: conn %d: accepted from %s", self.stack.logical_name, conn.conn_id, peer)
         self._input(self.stack.on_connection_opened, conn.conn_id, peer, conn.listener)
 
