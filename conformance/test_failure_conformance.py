@@ -88,3 +88,22 @@ def test_a_paused_member_is_excluded_then_merged_back(make_cluster, paused: str,
     assert v.get("merge"), f"the last view should be a MergeView: {show_view(v)}"
     print(f"\n{paused} paused ({mix}): excluded after {excluded:.2f} s, merged back after {merged:.2f} s: "
           f"{show_view(v)}")
+
+
+@pytest.mark.parametrize("mix", MIXES)
+def test_the_full_tcp_stack_forms_a_mixed_view_and_survives_crashes(make_cluster, mix: str) -> None:
+    """protocols/tcp.xml: the jar's tcp.xml stack unmodified but for loopback defaults (MERGE3, FD_SOCK2, FD_ALL3,
+    VERIFY_SUSPECT2, BARRIER, NAKACK2, UNICAST3, STABLE, GMS, MFC, UFC, FRAG2, STATE_TRANSFER, with tcp.xml's own
+    timings): four members form one view; a killed member, then the killed coordinator, leave it."""
+    roles = ["J1", "P1", "J2", "P2"]
+    c: Cluster = make_cluster("tcp.xml", pods=True, properties={"jgroups.tcp.port_range": "0"})
+    c.extra_properties["jgroups.tcpping.initial_hosts"] = ",".join(f"{c.pod_ip(r)}[7800]" for r in roles)
+    nodes = {r: c.start(r, lang(r, mix)) for r in roles}
+    v = c.wait_same_view(roles, VIEW_TIMEOUT)
+    assert v["members"] == roles, show_view(v)
+    nodes["P1"].kill()
+    v = c.wait_same_view(["J1", "J2", "P2"], VIEW_TIMEOUT)
+    assert v["members"] == ["J1", "J2", "P2"], show_view(v)
+    nodes["J1"].kill()
+    v = c.wait_same_view(["J2", "P2"], VIEW_TIMEOUT)
+    assert v["members"] == ["J2", "P2"], show_view(v)
