@@ -424,6 +424,9 @@ class PyNode:
             self.ch = self.make_channel()
             self.ch.on_view = self.on_view
             self.ch.on_message = self.on_message
+            self.state = b""  # the application state (set_state / on_state), handed out by state_provider
+            self.ch.state_provider = self.provide_state
+            self.ch.on_state = self.install_state
             t0 = time.monotonic()
             await self.ch.connect(self.args.cluster)
             connect_ms = (time.monotonic() - t0) * 1e3
@@ -448,6 +451,24 @@ class PyNode:
         finally:
             worker.cancel()
             replier.cancel()
+
+    def provide_state(self) -> bytes:
+        """Java's Receiver.getState(OutputStream)."""
+        self.emit({"event": "state_provided", "size": len(self.state)})
+        return self.state
+
+    def install_state(self, data: bytes) -> None:
+        """Java's Receiver.setState(InputStream)."""
+        self.state = bytes(data)
+        self.emit({"event": "state_set", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+
+    async def get_state(self, cmd_id: Any, target: str | None, timeout_ms: int) -> None:
+        try:
+            await self.ch.get_state(self.resolve(target), timeout=timeout_ms / 1000)
+        except Exception as e:
+            self.emit({"event": "state_done", "id": cmd_id, "ok": False, "error": f"{type(e).__name__}: {e}"})
+        else:
+            self.emit({"event": "state_done", "id": cmd_id, "ok": True})
 
     async def close(self) -> None:
         closer = getattr(self.ch, "close", None)
@@ -494,6 +515,14 @@ class PyNode:
                 self.resolve(dest_name)
                 self.jobs.put_nowait(self._job(what, cmd_id,
                                                lambda: self.rtt(cmd_id, dest_name, count, size, warmup)))
+            elif what == "set_state":  # the same bytes as the Java peer's Fixtures.pattern(size, seed)
+                size, seed = int(cmd.get("size", 0)), int(cmd.get("seed", 0))
+                self.state = bytes((i * 31 + seed) & 0xFF for i in range(size))
+                self.emit({"event": "state_stored", "id": cmd_id, "size": size,
+                           "sha256": hashlib.sha256(self.state).hexdigest()})
+            elif what == "get_state":
+                target, timeout_ms = cmd.get("target"), int(cmd.get("timeout", 30_000))
+                self.jobs.put_nowait(self._job(what, cmd_id, lambda: self.get_state(cmd_id, target, timeout_ms)))
             elif what == "discard":
                 if self.discard is None:
                     raise RuntimeError("the node was started without --discard")

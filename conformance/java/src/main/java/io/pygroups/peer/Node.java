@@ -57,6 +57,7 @@ import java.util.concurrent.*;
  * stdin EOF closes the channel and exits, so a parent that dies takes the node with it.
  */
 public final class Node implements Receiver {
+    volatile byte[] state=new byte[0]; // the application state (set_state / setState)
     /** Payload magics shared with conformance/pypeer.py (4 ASCII bytes, then big-endian fields). */
     static final byte[] TRACKED={'P','G','T','1'}, BIG={'P','G','B','1'}, REQ={'P','G','Q','1'}, RSP={'P','G','R','1'};
     static final String[] KINDS={"mcast", "mcast_oob", "ucast", "ucast_oob"};
@@ -203,6 +204,23 @@ public final class Node implements Receiver {
                     Address dest=resolve((String)cmd.get("dest"));
                     int size=num(cmd, "size", 5_000_000);
                     sender.execute(() -> sendBig(id, dest, size));
+                }
+                case "set_state" -> { // the application state getState() hands out: `size` pattern bytes
+                    state=Fixtures.pattern(num(cmd, "size", 0), num(cmd, "seed", 0));
+                    emit(Json.obj("event", "state_stored", "id", id, "size", state.length, "sha256", sha256(state)));
+                }
+                case "get_state" -> { // JChannel.getState(target, timeout): blocks until setState() ran
+                    Address target=resolve((String)cmd.get("target"));
+                    long timeout=num(cmd, "timeout", 30_000);
+                    sender.execute(() -> {
+                        try {
+                            ch.getState(target, timeout);
+                            emit(Json.obj("event", "state_done", "id", id, "ok", true));
+                        }
+                        catch(Exception e) {
+                            emit(Json.obj("event", "state_done", "id", id, "ok", false, "error", String.valueOf(e)));
+                        }
+                    });
                 }
                 case "rtt" -> {
                     Address dest=resolve((String)cmd.get("dest"));
@@ -543,6 +561,27 @@ public final class Node implements Receiver {
     }
 
     @Override
+    public void getState(java.io.OutputStream output) throws Exception {
+        byte[] copy=state;
+        output.write(copy);
+        emit(Json.obj("event", "state_provided", "size", copy.length));
+    }
+
+    public void setState(java.io.InputStream input) throws Exception {
+        byte[] got=input.readAllBytes();
+        state=got;
+        emit(Json.obj("event", "state_set", "size", got.length, "sha256", sha256(got)));
+    }
+
+    static String sha256(byte[] data) {
+        try {
+            return Canon.hex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+        }
+        catch(java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public void viewAccepted(View view) {
         emit(viewEvent(view, "view", null));
     }
