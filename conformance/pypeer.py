@@ -515,6 +515,18 @@ class PyNode:
                 self.resolve(dest_name)
                 self.jobs.put_nowait(self._job(what, cmd_id,
                                                lambda: self.rtt(cmd_id, dest_name, count, size, warmup)))
+            elif what == "partition":  # DISCARD drops everything from these members (Java's addIgnoreMember)
+                if self.discard is None:
+                    raise RuntimeError("the node was started without --discard")
+                names = list(cmd.get("ignore", ()))
+                for n in names:
+                    self.discard.add_ignore_member(self.resolve(n))
+                self.emit({"event": "partitioned", "id": cmd_id, "ignored": names})
+            elif what == "heal":
+                if self.discard is None:
+                    raise RuntimeError("the node was started without --discard")
+                self.discard.reset_ignored_members()
+                self.emit({"event": "healed", "id": cmd_id})
             elif what == "set_state":  # the same bytes as the Java peer's Fixtures.pattern(size, seed)
                 size, seed = int(cmd.get("size", 0)), int(cmd.get("seed", 0))
                 self.state = bytes((i * 31 + seed) & 0xFF for i in range(size))

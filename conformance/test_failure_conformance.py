@@ -12,7 +12,7 @@ import signal
 import time
 
 import pytest
-from cluster import Cluster, PeerNode, show_view
+from cluster import Cluster, PeerNode, show_view, wait_received
 
 VIEW_TIMEOUT = 60.0
 # FD_ALL3 as tcp.xml runs it would take 40 s to notice a hung member; a killed one is noticed by FD_SOCK2 at once,
@@ -107,3 +107,54 @@ def test_the_full_tcp_stack_forms_a_mixed_view_and_survives_crashes(make_cluster
     nodes["J1"].kill()
     v = c.wait_same_view(["J2", "P2"], VIEW_TIMEOUT)
     assert v["members"] == ["J2", "P2"], show_view(v)
+
+
+def _multicast_in(c: Cluster, roles: list[str], n: int = 200) -> None:
+    """Every one of ``roles`` multicasts ``n`` messages; each of them gets every stream exactly once, in order."""
+    for r in roles:
+        c[r].request({"cmd": "reset"}, "reset")
+    ids = [(c[r], c[r].submit({"cmd": "send_seq", "dest": None, "count": n, "size": 100})) for r in roles]
+    for node, i in ids:
+        node.wait_done(i, 60)
+    expected = {(rcv, src, "mcast"): n for rcv in roles for src in roles}
+    problems, _ = wait_received([c[r] for r in roles], expected, 120, stall=30.0)
+    assert not problems, "\n".join(problems) + "\n" + c.describe()
+
+
+# the merge leader is the lowest of the subgroups' coordinators: with both coordinators of one language, that
+# language leads the merge whatever the UUIDs
+LEADERS = {"java": (["J1", "P1"], ["J2", "P2"]), "python": (["P1", "J1"], ["P2", "J2"])}
+
+
+@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize("leader", sorted(LEADERS))
+def test_a_partition_of_mixed_halves_heals_into_one_merge_view(make_cluster, leader: str, mix: str) -> None:
+    """A true 2+2 partition (every node's DISCARD, above the transport, drops everything from the other half; the
+    TCP connections stay up, so FD_ALL3's heartbeats decide): each half installs its own view and keeps working
+    alone (exactly-once FIFO multicasts within it); after the heal MERGE3 and the GMS merge make one MergeView of
+    all four, and traffic is exactly-once again."""
+    halves = LEADERS[leader]
+    roles = [halves[0][0], halves[0][1], halves[1][0], halves[1][1]]
+    c = pod_cluster(make_cluster, "tcp-fd.xml", roles)
+    nodes = {r: c.start(r, lang(r, mix), discard=1e-9) for r in roles}  # DISCARD in place, dropping nothing
+    c.wait_same_view(roles, VIEW_TIMEOUT)
+    t0 = time.monotonic()
+    for mine, other in (halves, halves[::-1]):
+        for r in mine:
+            nodes[r].request({"cmd": "partition", "ignore": other}, "partitioned")
+    for half in halves:
+        hv = c.wait_same_view(half, VIEW_TIMEOUT, half)
+        assert hv["members"][0] == half[0], show_view(hv)
+    split = time.monotonic() - t0
+    for half in halves:
+        _multicast_in(c, half)
+    t1 = time.monotonic()
+    for r in roles:
+        nodes[r].request({"cmd": "heal"}, "healed")
+    v = c.wait_same_view(roles, 90.0)
+    merged = time.monotonic() - t1
+    assert v.get("merge"), f"the view after the heal should be a MergeView: {show_view(v)}"
+    assert v["members"][0] in (halves[0][0], halves[1][0]), f"a subgroup coordinator leads: {show_view(v)}"
+    _multicast_in(c, roles)
+    print(f"\n2+2 partition, {leader} coordinators ({mix}): halves after {split:.2f} s, one MergeView "
+          f"{merged:.2f} s after the heal: {show_view(v)}")

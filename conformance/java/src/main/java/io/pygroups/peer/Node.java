@@ -205,6 +205,20 @@ public final class Node implements Receiver {
                     int size=num(cmd, "size", 5_000_000);
                     sender.execute(() -> sendBig(id, dest, size));
                 }
+                case "partition" -> { // DISCARD drops everything from these members (Java's addIgnoreMember)
+                    if(discard == null)
+                        throw new IllegalStateException("the node was started without --discard");
+                    List<Object> names=(List<Object>)cmd.get("ignore");
+                    for(Object n: names)
+                        discard.addIgnoreMember(resolve((String)n));
+                    emit(Json.obj("event", "partitioned", "id", id, "ignored", names));
+                }
+                case "heal" -> {
+                    if(discard == null)
+                        throw new IllegalStateException("the node was started without --discard");
+                    discard.resetIgnoredMembers();
+                    emit(Json.obj("event", "healed", "id", id));
+                }
                 case "set_state" -> { // the application state getState() hands out: `size` pattern bytes
                     state=Fixtures.pattern(num(cmd, "size", 0), num(cmd, "seed", 0));
                     emit(Json.obj("event", "state_stored", "id", id, "size", state.length, "sha256", sha256(state)));
