@@ -123,9 +123,9 @@ class Deployment:
 
 def deployment(make_cluster: Callable[..., Cluster], api: KubeApiServer, cluster_name: str, namespace: str,
                labels: Mapping[str, str], *, env: Mapping[str, str] | None = None,
-               properties: Mapping[str, str] | None = None, **pod_args: Any) -> Deployment:
+               properties: Mapping[str, str] | None = None, stack: str = STACK, **pod_args: Any) -> Deployment:
     c = make_cluster(
-        STACK,
+        stack,
         cluster=cluster_name,
         pods=True,
         env=kube_env(api, namespace, selector(labels), **{**JOINER, **(env or {})}),
@@ -208,6 +208,24 @@ def test_seed_demo_reversed_python_pods_first_then_java_pods_join(make_cluster, 
     d.start("J2", "java")
     v = assert_view(d, ["P1", "P2", "J1", "J2"], coord="P1")
     assert v["members"] == ["P1", "P2", "J1", "J2"], show_view(v)
+
+
+@pytest.mark.parametrize("mix", MIXES)
+def test_the_full_kubernetes_stack_forms_one_view_and_loses_a_killed_pod(make_cluster, api, cluster_name, mix):
+    """protocols/kubernetes.xml (RED, KUBE_PING, MERGE3, FD_SOCK2 at offset 50000, FD_ALL3, VERIFY_SUSPECT2,
+    NAKACK2, UNICAST3, STABLE, GMS, UFC, MFC, FRAG4), what deploy/ runs: Java and Python pods form one view, and a
+    pod killed with SIGKILL (as Kubernetes does after the grace period) leaves it."""
+    d = deployment(make_cluster, api, cluster_name, "full", LABELS, stack="kubernetes.xml")
+    d.start("J1", lang("J1", mix), alone=True)
+    for role in ("P1", "J2", "P2"):
+        d.start(role, lang(role, mix))
+    assert_view(d, ["J1", "P1", "J2", "P2"], coord="J1")
+    d.c["P1"].kill()
+    v = d.c.wait_same_view(["J1", "J2", "P2"], VIEW_TIMEOUT)
+    assert v["members"] == ["J1", "J2", "P2"], show_view(v)
+    d.c["J1"].kill()
+    v = d.c.wait_same_view(["J2", "P2"], VIEW_TIMEOUT)
+    assert v["members"] == ["J2", "P2"], show_view(v)
 
 
 # ------------------------------------------------------------------------------------------ separation
