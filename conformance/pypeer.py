@@ -610,6 +610,12 @@ def main(argv: list[str] | None = None) -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     sys.stdout = sys.stderr  # stdout carries JSON only
     os.dup2(sys.stderr.fileno(), 1)
+    level = os.environ.get("PYGROUPS_PEER_LOG")  # e.g. INFO or DEBUG: pygroups' log lines on stderr
+    if level:
+        import logging
+
+        logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(_main(args, emit_to(out)))
 
 

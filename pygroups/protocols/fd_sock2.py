@@ -328,6 +328,9 @@ class FD_SOCK2(Layer):
                 if a.target in self.pingable_mbrs:
                     self.pingable_mbrs.remove(a.target)
                 self._round_suspects.append(a.target)
+                # beyond Java (which keeps it as dest): forget the unreachable member, so that once it is
+                # pingable again (UNSUSPECT after VERIFY_SUSPECT2 found it alive) it is watched again
+                self.ping_dest.reset()
                 self.counters["ping dest unreachable"] += 1
                 self.log.debug("could not connect to %s on %s", self.stack.name_of(a.target), a.candidates)
             return False

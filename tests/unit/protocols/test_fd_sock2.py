@@ -327,6 +327,20 @@ def test_in_a_view_of_two_a_member_is_watched_again_after_a_graceful_close_or_un
     m.watch(A)  # VERIFY_SUSPECT2 found it alive: watched again
 
 
+def test_a_member_we_could_not_reach_is_watched_again_after_unsuspect() -> None:
+    """Found against real sockets: when the first connect to a joiner fails (all its ports), VERIFY_SUSPECT2 finds it
+    alive and UNSUSPECT follows; the failed attempt must not leave the joiner recorded as our ping dest, or the
+    ring stays open and its later crash is noticed by FD_ALL3 only (Java keeps the dest too: beyond Java)."""
+    m = Member(A)
+    m.view(A, B)
+    for _ in range(4):
+        (op,) = m.opens()
+        m.h.stack.on_connection_closed(op.conn_id, "refused")
+    assert m.suspects_sent() == [{B}] and not m.fd.ping_dest.connected
+    m.h.receive(Message(MsgType.EMPTY, src=B, headers={71: FdHeader(T.UNSUSPECT, mbrs=(B,))}))
+    m.watch(B)
+
+
 def test_a_graceful_leaver_is_not_watched_again_once_the_view_drops_it() -> None:
     m = Member(B)
     m.view(A, B, C)
