@@ -185,14 +185,7 @@ class MERGE3(Layer):
             self.handle(hdr, msg)
 
     def up_batch(self, batch: Sequence[Message]) -> None:
-        rest = []
-        for msg in batch:
-            if msg.get_header(self.protocol_id) is None:
-                rest.append(msg)
-            else:
-                self.up_msg(msg)
-        if rest:
-            self.up_layer.up_batch(rest)
+        self.up_batch_own_then_rest(batch)
 
     # --- messages -------------------------------------------------------------------------------------
 

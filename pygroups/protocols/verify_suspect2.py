@@ -87,15 +87,7 @@ class VERIFY_SUSPECT2(Layer):
             self._handle(hdr, msg)
 
     def up_batch(self, batch: Sequence[Message]) -> None:
-        rest = []
-        for msg in batch:
-            hdr = msg.headers.get(self.protocol_id)
-            if hdr is None:
-                rest.append(msg)
-            else:
-                self._handle(hdr, msg)
-        if rest:
-            self.up_layer.up_batch(rest)
+        self.up_batch_own_then_rest(batch)
 
     # --- messages -------------------------------------------------------------------------------------
 

@@ -179,6 +179,19 @@ class Layer:
         for msg in batch:
             self.up_msg(msg)
 
+    def up_batch_own_then_rest(self, batch: Sequence[Message]) -> None:
+        """JGroups' ``batch.remove(accept)`` for control-traffic layers: each message carrying this layer's
+        header goes through `up_msg`, the others go up together as one batch."""
+        rest: list[Message] = []
+        pid = self.protocol_id
+        for msg in batch:
+            if msg.headers.get(pid) is None:
+                rest.append(msg)
+            else:
+                self.up_msg(msg)
+        if rest:
+            self.up_layer.up_batch(rest)
+
     def query_down(self, q: Query[T]) -> T:
         handler = self._answers_down.get(type(q))
         if handler is not None:
