@@ -33,6 +33,7 @@ from pygroups.testing.invariants import (
 )
 from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, SimTransport, SimulationFailure, stack_factory
 from pygroups.view import View, ViewId
+from tests.support.sim import formed, network, scenario_rng
 
 S = 1000 * MS
 CLUSTER = "sim"
@@ -64,27 +65,6 @@ def replayable(test: Callable[[int], None]) -> Callable[[int], None]:
 @cache
 def factory(stack: str) -> Callable[[], Sequence[Layer]]:
     return stack_factory(stack)
-
-
-def network(seed: int, *, loss: float = 0.05, duplicate: float = 0.02, reorder: float = 0.1) -> SimNetwork:
-    return SimNetwork(seed, latency_ns=(1 * MS, 5 * MS), loss=loss, duplicate=duplicate, reorder=reorder,
-                      reorder_delay_ns=10 * MS)
-
-
-def scenario_rng(net: SimNetwork) -> random.Random:
-    """Scenario choices (sizes, counts) from the network's seed, so PYGROUPS_SEED replays them too."""
-    return random.Random(f"scenario/{net.seed}")
-
-
-def formed(nodes: Sequence[SimNode]) -> Callable[[], bool]:
-    addrs = {n.addr for n in nodes}
-
-    def check() -> bool:
-        views = [n.views()[-1] if n.views() else None for n in nodes]
-        first = views[0]
-        return first is not None and set(first.members) == addrs and all(v == first for v in views)
-
-    return check
 
 
 def add_nodes(net: SimNetwork, count: int, stack: str) -> list[SimNode]:

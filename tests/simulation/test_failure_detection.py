@@ -28,6 +28,7 @@ from pygroups.protocols.verify_suspect2 import VERIFY_SUSPECT2
 from pygroups.stack.layer import Layer
 from pygroups.testing.invariants import Traffic, check_final_views, check_view_ids_increase, fail
 from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, stack_factory
+from tests.support.sim import formed, network, scenario_rng
 
 S = 1000 * MS
 CLUSTER = "sim-fd"
@@ -61,31 +62,11 @@ def factory(stack: str = STACK, variables: tuple[tuple[str, str], ...] = ()) -> 
     return stack_factory(stack, dict(variables))
 
 
-def network(seed: int, *, loss: float = 0.05, duplicate: float = 0.02, reorder: float = 0.1) -> SimNetwork:
-    return SimNetwork(seed, latency_ns=(1 * MS, 5 * MS), loss=loss, duplicate=duplicate, reorder=reorder,
-                      reorder_delay_ns=10 * MS)
-
-
-def scenario_rng(net: SimNetwork) -> random.Random:
-    return random.Random(f"scenario/{net.seed}")
-
-
-def one_view(nodes: Sequence[SimNode]) -> Callable[[], bool]:
-    addrs = {n.addr for n in nodes}
-
-    def check() -> bool:
-        views = [n.views()[-1] if n.views() else None for n in nodes]
-        first = views[0]
-        return first is not None and set(first.members) == addrs and all(v == first for v in views)
-
-    return check
-
-
 def form(net: SimNetwork, count: int, variables: Mapping[str, str] | None = None) -> list[SimNode]:
     nodes = [net.add_node(f"N{i}", factory(variables=tuple(sorted((variables or {}).items())))) for i in range(count)]
     for node in nodes:  # one by one: N0 is the coordinator, the others follow in order
         node.connect(CLUSTER)
-        net.run_until(one_view(nodes[: nodes.index(node) + 1]), 60 * S, what=f"{node.name} joined")
+        net.run_until(formed(nodes[: nodes.index(node) + 1]), 60 * S, what=f"{node.name} joined")
     return nodes
 
 
@@ -114,7 +95,7 @@ def crash_and_check(net: SimNetwork, nodes: list[SimNode], victims: Sequence[Sim
     for v in victims:
         net.crash(v)
     rest = [n for n in nodes if n not in victims]
-    net.run_until(one_view(rest), bound_ns, what=f"one view without {[v.name for v in victims]} "
+    net.run_until(formed(rest), bound_ns, what=f"one view without {[v.name for v in victims]} "
                                                  f"within {bound_ns / S:.0f} s")
     view = check_final_views(net, rest)
     check_view_ids_increase(net)
@@ -201,7 +182,7 @@ def test_twenty_members_lose_the_coordinator_and_two_more(seed: int) -> None:
     nodes = [net.add_node(f"N{i}", factory()) for i in range(20)]
     for node in nodes:
         node.connect(CLUSTER)
-    net.run_until(one_view(nodes), 120 * S, what="20 concurrent joiners formed one view")
+    net.run_until(formed(nodes), 120 * S, what="20 concurrent joiners formed one view")
     victims = [nodes[0], *rng.sample(nodes[1:], 2)]
     rest = crash_and_check(net, nodes, victims, bound_ns=EXCLUSION_BOUND_NS * 2)
     traffic_round(net, rest, rng, count=2)
@@ -258,7 +239,7 @@ def test_a_pause_longer_than_the_timeout_excludes_the_member(seed: int) -> None:
     victim = rng.choice(nodes)
     rest = [n for n in nodes if n is not victim]
     net.pause(victim, 10 * S)
-    net.run_until(one_view(rest), EXCLUSION_BOUND_NS, what=f"one view without the paused {victim.name}")
+    net.run_until(formed(rest), EXCLUSION_BOUND_NS, what=f"one view without the paused {victim.name}")
     view = check_final_views(net, rest)
     net.run_for(15 * S)  # the victim wakes up meanwhile
     if check_final_views(net, rest) != view:

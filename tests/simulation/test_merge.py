@@ -36,6 +36,7 @@ from pygroups.testing.invariants import (
 )
 from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, stack_factory
 from pygroups.view import MergeView
+from tests.support.sim import formed
 
 S = 1000 * MS
 CLUSTER = "merge"
@@ -79,21 +80,6 @@ def scenario_rng(net: SimNetwork) -> random.Random:
 def add_nodes(net: SimNetwork, count: int) -> list[SimNode]:
     start = len(net.nodes)
     return [net.add_node(f"N{start + i}", factory()) for i in range(count)]
-
-
-def formed(nodes: Sequence[SimNode]) -> Callable[[], bool]:
-    addrs = {n.addr for n in nodes}
-
-    def check() -> bool:
-        first = None
-        for n in nodes:  # early exit: run_until asks after every step
-            views = n.views()
-            if not views or (first is not None and views[-1] != first):
-                return False
-            first = views[-1]
-        return first is not None and set(first.members) == addrs
-
-    return check
 
 
 def all_formed(groups: Sequence[Sequence[SimNode]]) -> Callable[[], bool]:
