@@ -146,6 +146,10 @@ class GMS(Layer):
         self.prev_views = deque(maxlen=max(self.num_prev_views, 0))
         self.prev_members = deque(maxlen=max(self.num_prev_mbrs, 0))
         self._policy = _load_policy(self.membership_change_policy)
+        if self._policy is not default_membership and any(layer.name == "MERGE3" for layer in self.stack.layers):
+            # no silent downgrade: merges always use the default order (the merge paths do not call the policy)
+            raise ConfigError(f"membership_change_policy {self.membership_change_policy!r}: pygroups applies a "
+                              "custom policy to joins, leaves and crashes but not yet to merges; remove it or MERGE3")
 
     def start(self) -> None:
         self.leaver.reset()
