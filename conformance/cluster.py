@@ -127,6 +127,7 @@ class PeerNode(javapeer.EventLog):
         properties: dict[str, str],
         discard: float = 0.0,
         env: dict[str, str] | None = None,
+        wrap: Sequence[str] = (),
     ):
         if lang not in ("java", "python"):
             raise ValueError(f"lang must be java or python, not {lang!r}")
@@ -134,6 +135,7 @@ class PeerNode(javapeer.EventLog):
         self.properties = dict(properties)
         self.discard = discard
         self.env = dict(env or {})  # extra environment variables of the node process
+        self.wrap = list(wrap)  # a command prefix the node runs under (e.g. a private mount namespace)
         super().__init__()
         self.started: dict[str, Any] | None = None
         self._process: javapeer._Process | None = None
@@ -150,8 +152,8 @@ class PeerNode(javapeer.EventLog):
         if self.discard:
             args += ["--discard", str(self.discard)]
         if self.lang == "java":
-            return javapeer.java_command("node", *args, jvm_args=["-Djava.net.preferIPv4Stack=true"])
-        return [sys.executable, str(PYPEER), "node", *args]
+            return [*self.wrap, *javapeer.java_command("node", *args, jvm_args=["-Djava.net.preferIPv4Stack=true"])]
+        return [*self.wrap, sys.executable, str(PYPEER), "node", *args]
 
     def spawn(self) -> None:
         if self.lang == "java":
@@ -309,6 +311,7 @@ class Cluster:
         *,
         pods: bool = False,
         env: dict[str, str] | None = None,
+        wrap: Sequence[str] = (),
     ):
         self.config = stack_path(config)
         self.cluster = cluster or f"conf-{os.getpid()}-{next(_ids)}"
@@ -321,6 +324,7 @@ class Cluster:
         self.start_timeout = start_timeout
         self.extra_properties = dict(properties or {})  # more ${...} values for every node
         self.env = dict(env or {})  # environment variables of every node process
+        self.wrap = list(wrap)  # command prefix of every node process (it must exec the command: kill -9 hits it)
         self.log: list[str] = []
 
     def __enter__(self) -> Cluster:
@@ -339,11 +343,13 @@ class Cluster:
         return ip
 
     def pod_properties(self, ip: str) -> dict[str, str]:
+        """A pod's properties; ``{pod_ip}`` in an extra property's value stands for the pod's own IP (e.g. to bind
+        its probe diagnostics server where probe looks for it: at each member's IP)."""
         return {
             "jgroups.bind_addr": ip,
             "jgroups.bind_port": str(POD_PORT),
             "jgroups.port_range": "0",  # TP.port_range: a busy port fails loudly instead of drifting
-            **self.extra_properties,
+            **{k: v.replace("{pod_ip}", ip) for k, v in self.extra_properties.items()},
         }
 
     def properties(self, port: int) -> dict[str, str]:
@@ -366,7 +372,8 @@ class Cluster:
                 raise ValueError("more nodes than max_nodes")
             props = self.properties(self.ports[self._next_port])
             self._next_port += 1
-        node = PeerNode(lang, name, self.config, self.cluster, props, discard, env={**self.env, **(env or {})})
+        node = PeerNode(lang, name, self.config, self.cluster, props, discard, env={**self.env, **(env or {})},
+                        wrap=self.wrap)
         self.nodes[name] = node
         node.spawn()
         return node
@@ -562,3 +569,17 @@ def wait_received(
                 problems.insert(0, f"no progress for {stall:.0f}s ({total} messages received in all)")
             return problems, stats
         time.sleep(poll)
+
+
+def multicasts_arrive_exactly_once(c: Cluster, roles: Sequence[str], n: int = 200, stall: float = 30.0) -> None:
+    """Every one of ``roles`` multicasts ``n`` messages at once; each of them gets every stream exactly once, in
+    order (after a view change: the cluster still works)."""
+    for r in roles:
+        c[r].request({"cmd": "reset"}, "reset")
+    ids = [(c[r], c[r].submit({"cmd": "send_seq", "dest": None, "count": n, "size": 100})) for r in roles]
+    for node, i in ids:
+        node.wait_done(i, 60)
+    expected = {(rcv, src, "mcast"): n for rcv in roles for src in roles}
+    problems, _ = wait_received([c[r] for r in roles], expected, 120, stall=stall)
+    assert not problems, "\n".join(problems) + "\n" + c.describe()
+

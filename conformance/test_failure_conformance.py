@@ -12,7 +12,8 @@ import signal
 import time
 
 import pytest
-from cluster import Cluster, PeerNode, show_view, wait_received
+from cluster import Cluster, PeerNode, multicasts_arrive_exactly_once, show_view
+from probing import answers, diag_properties, free_block, keyed, py_probe
 
 VIEW_TIMEOUT = 60.0
 # FD_ALL3 as tcp.xml runs it would take 40 s to notice a hung member; a killed one is noticed by FD_SOCK2 at once,
@@ -90,37 +91,6 @@ def test_a_paused_member_is_excluded_then_merged_back(make_cluster, paused: str,
           f"{show_view(v)}")
 
 
-@pytest.mark.parametrize("mix", MIXES)
-def test_the_full_tcp_stack_forms_a_mixed_view_and_survives_crashes(make_cluster, mix: str) -> None:
-    """protocols/tcp.xml: the jar's tcp.xml stack unmodified but for loopback defaults (MERGE3, FD_SOCK2, FD_ALL3,
-    VERIFY_SUSPECT2, BARRIER, NAKACK2, UNICAST3, STABLE, GMS, MFC, UFC, FRAG2, STATE_TRANSFER, with tcp.xml's own
-    timings): four members form one view; a killed member, then the killed coordinator, leave it."""
-    roles = ["J1", "P1", "J2", "P2"]
-    c: Cluster = make_cluster("tcp.xml", pods=True, properties={"jgroups.tcp.port_range": "0"})
-    c.extra_properties["jgroups.tcpping.initial_hosts"] = ",".join(f"{c.pod_ip(r)}[7800]" for r in roles)
-    nodes = {r: c.start(r, lang(r, mix)) for r in roles}
-    v = c.wait_same_view(roles, VIEW_TIMEOUT)
-    assert v["members"] == roles, show_view(v)
-    nodes["P1"].kill()
-    v = c.wait_same_view(["J1", "J2", "P2"], VIEW_TIMEOUT)
-    assert v["members"] == ["J1", "J2", "P2"], show_view(v)
-    nodes["J1"].kill()
-    v = c.wait_same_view(["J2", "P2"], VIEW_TIMEOUT)
-    assert v["members"] == ["J2", "P2"], show_view(v)
-
-
-def _multicast_in(c: Cluster, roles: list[str], n: int = 200) -> None:
-    """Every one of ``roles`` multicasts ``n`` messages; each of them gets every stream exactly once, in order."""
-    for r in roles:
-        c[r].request({"cmd": "reset"}, "reset")
-    ids = [(c[r], c[r].submit({"cmd": "send_seq", "dest": None, "count": n, "size": 100})) for r in roles]
-    for node, i in ids:
-        node.wait_done(i, 60)
-    expected = {(rcv, src, "mcast"): n for rcv in roles for src in roles}
-    problems, _ = wait_received([c[r] for r in roles], expected, 120, stall=30.0)
-    assert not problems, "\n".join(problems) + "\n" + c.describe()
-
-
 # the merge leader is the lowest of the subgroups' coordinators: with both coordinators of one language, that
 # language leads the merge whatever the UUIDs
 LEADERS = {"java": (["J1", "P1"], ["J2", "P2"]), "python": (["P1", "J1"], ["P2", "J2"])}
@@ -147,7 +117,7 @@ def test_a_partition_of_mixed_halves_heals_into_one_merge_view(make_cluster, lea
         assert hv["members"][0] == half[0], show_view(hv)
     split = time.monotonic() - t0
     for half in halves:
-        _multicast_in(c, half)
+        multicasts_arrive_exactly_once(c, half)
     t1 = time.monotonic()
     for r in roles:
         nodes[r].request({"cmd": "heal"}, "healed")
@@ -155,6 +125,94 @@ def test_a_partition_of_mixed_halves_heals_into_one_merge_view(make_cluster, lea
     merged = time.monotonic() - t1
     assert v.get("merge"), f"the view after the heal should be a MergeView: {show_view(v)}"
     assert v["members"][0] in (halves[0][0], halves[1][0]), f"a subgroup coordinator leads: {show_view(v)}"
-    _multicast_in(c, roles)
+    multicasts_arrive_exactly_once(c, roles)
     print(f"\n2+2 partition, {leader} coordinators ({mix}): halves after {split:.2f} s, one MergeView "
           f"{merged:.2f} s after the heal: {show_view(v)}")
+
+
+# Java Protocol's own configuration attributes, shown by Java's jmx= for every protocol; they configure Java's
+# machinery (policies, ergonomics, logging, the stats switch) and have no counterpart in pygroups
+JAVA_ONLY_KEYS = {"after_creation_hook", "ergonomics", "level", "policies", "preview_warning", "stats"}
+FD_PROTOCOLS = ["FD_SOCK2", "FD_ALL3", "VERIFY_SUSPECT2", "MERGE3"]
+
+
+def jmx(c: Cluster, at: str, query: str) -> dict[str, dict[str, str]]:
+    """``pygroups probe jmx=...`` over TCP through member ``at``: member name -> protocol -> its attributes."""
+    out = py_probe("-addr", c.pod_ip(at), "-port", c.extra_properties["jgroups.diag.port"], "-tcp",
+                   "-timeout", "3000", query)
+    got: dict[str, dict[str, str]] = {}
+    for name, kv in keyed(answers(out)).items():
+        got[name] = {proto: java_map_items(text) for proto, text in kv.items()}
+    return got
+
+
+def java_map_items(text: str) -> dict[str, str]:
+    """``{a=1, b=x, y}`` (a TreeMap's toString; values may hold ", ") -> {a: 1, b: "x, y"}."""
+    body, items, key = text.strip()[1:-1], {}, None
+    for part in body.split(", "):
+        k, eq, v = part.partition("=")
+        if eq and k.replace("_", "").replace(" ", "").isalnum() and (key is None or k[:1].islower()):
+            key, items[k] = k, v
+        elif key is not None:
+            items[key] += ", " + part
+    return items
+
+
+def wait_ring(c: Cluster, watches: dict[str, str], timeout: float = 30.0) -> None:
+    """Until every member's FD_SOCK2 is connected to the member it should watch (probe: jmx=FD_SOCK2.ping_dest)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = jmx(c, next(iter(watches)), "jmx=FD_SOCK2")
+        states = {r: got.get(r, {}).get("FD_SOCK2", {}).get("ping_dest", "") for r in watches}
+        if all(s.startswith(f"{watches[r]} [") and s.endswith(" CONNECTED]") for r, s in states.items()):
+            return
+        assert time.monotonic() < deadline, f"FD_SOCK2 ring not connected as {watches}: {states}"
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("crashed", ["J1", "P1"])
+def test_fd_sock2_both_ways_a_leave_is_no_suspicion_a_kill_is(make_cluster, crashed: str) -> None:
+    """FD_SOCK2's ring on J1, P1, J2, P2 (each member watches the next): Java watches Python (J1->P1, J2->P2) and
+    Python watches Java (P1->J2, P2->J1), each connected (probe's jmx=FD_SOCK2 at every member, under Java's
+    attribute names, which pygroups shows too). P2, then J2 leave gracefully: their watchers (Java J2, then Python
+    P1) see the connection close and suspect nobody. Then kill -9 of ``crashed``: the other one's FD_SOCK2 raises
+    the suspicion (num_suspect_events), in the other language, and the survivor is alone."""
+    roles = ["J1", "P1", "J2", "P2"]
+    c = pod_cluster(make_cluster, "tcp-fd.xml", roles)
+    c.extra_properties.update(diag_properties(free_block(12)))
+    c.extra_properties["jgroups.diag.bind_addr"] = "{pod_ip}"  # probe asks every member at its own IP
+    nodes = {r: c.start(r, lang(r, "mixed")) for r in roles}
+    c.wait_same_view(roles, VIEW_TIMEOUT)
+
+    wait_ring(c, {"J1": "P1", "P1": "J2", "J2": "P2", "P2": "J1"})
+
+    java_keys: dict[str, set[str]] = {}
+    for proto in FD_PROTOCOLS:  # pygroups shows every attribute Java shows (Java's names), and the same counters
+        got = jmx(c, "J1", f"jmx={proto}")
+        assert sorted(got) == sorted(roles), got
+        java_keys[proto] = set(got["J1"][proto]) - JAVA_ONLY_KEYS
+        for r in ("P1", "P2"):
+            missing = java_keys[proto] - set(got[r][proto])
+            assert not missing, f"{r}'s {proto} lacks Java's attributes {sorted(missing)}: {got[r][proto]}"
+        for r in roles:
+            attrs = got[r][proto]
+            if proto in ("FD_SOCK2", "FD_ALL3"):
+                assert attrs["num_suspect_events"] == "0", (r, proto, attrs)
+            if proto == "MERGE3":
+                assert attrs["is_coord"] == ("true" if r == "J1" else "false"), (r, attrs)
+
+    for leaver, rest in (("P2", ["J1", "P1", "J2"]), ("J2", ["J1", "P1"])):
+        nodes[leaver].request({"cmd": "disconnect"}, "left", timeout=30)
+        c.wait_same_view(rest, VIEW_TIMEOUT, rest)
+        # the ring closed over the leaver: its watcher closed the link to it and watches the next member
+        wait_ring(c, {r: rest[(i + 1) % len(rest)] for i, r in enumerate(rest)})
+    got = jmx(c, "J1", "jmx=FD_SOCK2")
+    for r in ("J1", "P1"):
+        assert got[r]["FD_SOCK2"]["num_suspect_events"] == "0", f"a graceful leave made {r} suspect: {got[r]}"
+        assert got[r]["FD_SOCK2"]["suspected_mbrs"] == "(0)", got[r]
+
+    survivor = "P1" if crashed == "J1" else "J1"
+    nodes[crashed].kill()
+    c.wait_same_view([survivor], VIEW_TIMEOUT, [survivor])
+    attrs = jmx(c, survivor, "jmx=FD_SOCK2")[survivor]["FD_SOCK2"]
+    assert int(attrs["num_suspect_events"]) >= 1, f"{survivor}'s FD_SOCK2 did not suspect {crashed}: {attrs}"

@@ -223,6 +223,8 @@ def attributes(layer: Layer) -> dict[str, str]:
         out[name] = format_value(getattr(layer, p.attr, None), p).strip()
     for key, value in layer.statistics().items():
         out.setdefault(key, format_value(value))
+    for key, managed in layer.managed_attributes().items():
+        out.setdefault(key, format_value(managed))
     out.setdefault("id", str(layer.protocol_id))
     view = getattr(layer, "view", None)
     if isinstance(view, View):  # GMS's managed attributes, for any layer holding the view
@@ -230,7 +232,9 @@ def attributes(layer: Layer) -> dict[str, str]:
         out.setdefault("view", print_view(view, name_of))
         out.setdefault("members", f"({len(view.members)}) " + ",".join(name_of(m) for m in view.members))
         out.setdefault("coord", java_bool(view.coordinator == layer.stack.local_addr))
-        out.setdefault("local_addr", name_of(layer.stack.local_addr))
+    local = layer.stack.local_addr
+    if local is not None:  # Protocol.local_addr, a managed attribute of every protocol in Java
+        out.setdefault("local_addr", layer.stack.name_of(local))
     return out
 
 

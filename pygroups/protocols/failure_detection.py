@@ -277,6 +277,12 @@ class FailureDetection(Layer, Generic[E]):
                      num_suspected_members=len(self.suspected_mbrs))
         return stats
 
+    def managed_attributes(self) -> Mapping[str, object]:
+        name_of = self.stack.name_of
+        members = ",".join(name_of(m) for m in self.members)
+        return {"members": f"({len(self.members)}) {members}" if self.members else "(0)",
+                "suspected_members": "[" + ", ".join(sorted(name_of(m) for m in self.suspected_mbrs)) + "]"}
+
     def reset_stats(self) -> None:
         self.num_heartbeats_sent = self.num_heartbeats_received = self.num_suspect_events = 0
         self.suspect_history.clear()

@@ -555,3 +555,15 @@ class FD_SOCK2(Layer):
         stats["actual_bind_port"] = self.srv.local.port if self.srv.local is not None else 0
         stats["client_connected"] = int(self.ping_dest.connected)
         return stats
+
+    def managed_attributes(self) -> Mapping[str, object]:
+        name_of = self.stack.name_of
+
+        def membership(mbrs: list[Address]) -> str:  # Membership.toString
+            return f"({len(mbrs)}) " + ",".join(name_of(m) for m in mbrs) if mbrs else "(0)"
+
+        pd = self.ping_dest
+        return {"cluster": self.cluster, "shutting_down": self.shutting_down, "members": membership(self.members),
+                "pingable_mbrs": membership(self.pingable_mbrs), "suspected_mbrs": membership(self.suspected_mbrs),
+                "client_state": pd.state.value,
+                "ping_dest": f"{name_of(pd.dest)} [{pd.dest_physical} {pd.state.value}]" if pd.dest else "null"}

@@ -112,7 +112,12 @@ class MERGE3(Layer):
 
     def statistics(self) -> Mapping[str, int | float]:
         return MappingProxyType({**self.counters, "num_merge_events": self.num_merge_events,
-                                 "views": len(self.views), "is_coord": int(self.is_coord)})
+                                 "views": len(self.views)})
+
+    def managed_attributes(self) -> Mapping[str, object]:
+        checker = self._check_timer is not None
+        return {"is_coord": self.is_coord, "info_sender_running": self._info_timer is not None,
+                "view_consistency_checker_running": checker, "merge_task_running": checker}
 
     # --- tasks ----------------------------------------------------------------------------------------
 

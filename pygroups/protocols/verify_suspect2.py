@@ -172,5 +172,8 @@ class VERIFY_SUSPECT2(Layer):
         stats["num_suspects"] = len(self.suspects)
         return stats
 
+    def managed_attributes(self) -> Mapping[str, object]:
+        return {"suspects": "[" + ", ".join(self.stack.name_of(a) for a in self.suspects) + "]"}
+
 
 __all__ = ["VERIFY_SUSPECT2"]

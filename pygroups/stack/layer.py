@@ -279,6 +279,12 @@ class Layer:
         """A frozen snapshot of this layer's counters; layers add their gauges by overriding."""
         return MappingProxyType(dict(self.counters))
 
+    def managed_attributes(self) -> Mapping[str, object]:
+        """The rest of Java's ``@ManagedAttribute`` set of this protocol that probe's ``jmx=`` shows (members, the
+        ping destination, task states ...), under Java's names; values are rendered by the diagnostics handler
+        (bool as true/false) or are already the text Java prints."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<{self.name}>"
 

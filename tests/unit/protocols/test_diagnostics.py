@@ -339,3 +339,57 @@ def test_auth_header_for_java_never_holds_a_newline_before_the_digest() -> None:
         r = random.Random(seed)
         h = auth_header_for_java("s3cr3t", r.randrange(1 << 41), r.random)
         assert b"\n" not in h[:20]
+
+
+# What the 5.5.6 jar's probe shows for these protocols (jmx=PROT on a Java node of tcp-fd.xml), less Protocol's own
+# Java-only configuration (after_creation_hook, ergonomics, level, policies, preview_warning, stats); the live
+# comparison is conformance/test_failure_conformance.py::test_fd_sock2_both_ways_a_leave_is_no_suspicion_a_kill_is
+JAVA_JMX_NAMES = {
+    "FD_SOCK2": "actual_bind_port bind_addr client_bind_port client_state cluster connect_timeout external_addr "
+                "external_port id linger local_addr max_port members min_port num_suspect_events "
+                "num_suspected_members offset ping_dest pingable_mbrs port_range shutting_down suspect_msg_interval "
+                "suspected_mbrs",
+    "FD_ALL3": "has_suspected_mbrs heartbeat_sender_running id interval local_addr members num_bits "
+               "num_heartbeats_received num_heartbeats_sent num_suspect_events running suspected_members timeout "
+               "timeout_checker_running",
+    "VERIFY_SUSPECT2": "id local_addr num_msgs running suspects timeout use_mcast_rsps",
+    "MERGE3": "check_interval id info_sender_running is_coord local_addr max_interval max_participants_in_merge "
+              "merge_task_running min_interval num_merge_events view_consistency_checker_running views",
+}
+
+
+def fd_stack() -> ProtocolStack:
+    """Member A alone on tcp-fd.xml (FD_SOCK2, FD_ALL3, VERIFY_SUSPECT2, MERGE3), its sockets granted."""
+    layers = build_layers(load_stack_file("tcp-fd.xml", DIAG), BUILTIN_PROTOCOLS)
+    clock = ManualClock()
+    stack = ProtocolStack(layers, clock=clock, rng=random.Random(1))
+
+    def grant_sockets() -> None:
+        for cmd in stack.take_io():
+            if isinstance(cmd, Listen):
+                stack.on_io_result(Listening(cmd.request_id, cmd.addr))
+
+    grant_sockets()
+    stack.connect("c", local_addr=A, name="A")
+    for _ in range(10):
+        grant_sockets()
+        clock.advance(1000 * MS)
+        stack.handle_timers()
+    return stack
+
+
+@pytest.mark.parametrize("protocol", sorted(JAVA_JMX_NAMES))
+def test_jmx_of_the_failure_protocols_shows_every_attribute_java_shows(protocol: str) -> None:
+    answer = ask(fd_stack(), f"jmx={protocol}")
+    assert answer is not None
+    body = answer.removeprefix(short_header()).removesuffix("}\r\n").removeprefix(f"{protocol}={{")
+    shown = {item.split("=", 1)[0] for item in body.split(", ") if "=" in item}
+    assert set(JAVA_JMX_NAMES[protocol].split()) <= shown, sorted(set(JAVA_JMX_NAMES[protocol].split()) - shown)
+
+
+def test_jmx_shows_failure_detection_state_as_java_prints_it() -> None:
+    stack = fd_stack()
+    answer = ask(stack, "jmx=MERGE3.is_coord,info_sender jmx=FD_SOCK2.ping_dest,client_state,suspected_mbrs")
+    assert answer is not None
+    assert "MERGE3={info_sender_running=true, is_coord=true}" in answer  # a boolean, as Java's
+    assert "FD_SOCK2={client_state=DISCONNECTED, ping_dest=null, suspected_mbrs=(0)}" in answer  # alone

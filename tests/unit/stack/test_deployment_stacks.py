@@ -4,7 +4,6 @@ Infinispan users do with stack.combine="REPLACE"; MPING needs IP multicast), and
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from pygroups.protocols import BUILTIN_PROTOCOLS
 from pygroups.stack.config import load_stack_file
 from pygroups.stack.registry import build_layers
+from tests.support.stacks import infinispan_tcp_with_tcpping
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "config"
 VARIABLES = {"KUBERNETES_NAMESPACE": "default", "jgroups.dns.query": "localhost"}
@@ -38,11 +38,7 @@ def test_deployment_stacks_build_unmodified(path: str | Path, layers: list[str])
 
 
 def test_infinispans_tcp_stack_builds_with_tcpping_for_mping(tmp_path: Path) -> None:
-    text = (DATA / "infinispan-16.2.2" / "default-jgroups-tcp.xml").read_text()
-    tcpping = '<TCPPING initial_hosts="${jgroups.tcpping.initial_hosts:127.0.0.1[7800]}"/>'
-    swapped, n = re.subn(r"<MPING\b[^>]*/>", tcpping, text)
-    assert n == 1
-    path = tmp_path / "infinispan-tcp-tcpping.xml"
-    path.write_text(swapped)
+    path = infinispan_tcp_with_tcpping(tmp_path)
+    assert "MPING" not in path.read_text()
     assert "TCPPING" in built(path) and "MPING" not in built(path)
     assert {"MERGE3", "FD_SOCK2", "FD_ALL3", "VERIFY_SUSPECT2"} <= set(built(path))
