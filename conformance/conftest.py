@@ -21,6 +21,28 @@ if _HERE not in sys.path:
 import javapeer  # noqa: E402
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``-n 2``, the README's test command) every conformance test runs on one worker, one after
+    the other and first of all: they start JVMs, time failure detection, and share loopback pod addresses and probe
+    ports, so they must not overlap each other. The pure-Python tests go to the other worker, module by module (and
+    to both once the conformance tests are done)."""
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class JavaApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "conformance" if nodeid.startswith("conformance/") else nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node) -> None:
+            if "conformance" in self.workqueue:  # the longest unit first: it sets the length of the run
+                self.workqueue.move_to_end("conformance", last=False)
+            super()._assign_work_unit(node)
+
+    return JavaApart(config, log)
+
+
 def _attempt(action) -> str | None:
     """Runs action; returns the JavaPeerError message instead of raising (pytest.fail outside the except
     block keeps the report free of chained tracebacks)."""
