@@ -18,7 +18,8 @@ directory with an XML parser; the real jar and pygroups both build it first, and
 printed). Both clusters of a language run side by side ("pods": each node on its own loopback IP, port 7800)
 and take turns: a warm-up round each (not counted), then ``--rounds`` rounds alternating which stack goes first.
 The table: per stack and language the median msgs/s and MB/s per node (with min-max over the rounds), the
-with/without ratio per language (1.00 = free; below 1 = FD costs throughput), and Python/Java per stack.
+with/without ratio per language (of the medians; 1.00 = free, below 1 = FD costs throughput) and the median and
+range of the same ratio taken round by round, and Python/Java per stack.
 
     python benchmarks/bench_cluster.py --quick     # CI: 2-node clusters, small counts (about a minute)
     python benchmarks/bench_cluster.py             # 2- and 3-node clusters, fuller counts
@@ -193,7 +194,7 @@ def fd_cost_table(results: dict[tuple[int, str], dict[str, Any]], labels: list[s
         return f"{fmt.format(statistics.median(v) * scale)} ({fmt.format(min(v) * scale)}-{fmt.format(max(v) * scale)})"
 
     out = []
-    w = max(len(x) for x in labels) + 2
+    w = max(28, *(len(x) for x in labels)) + 2
     for size in sizes:
         out.append(f"\n{size}-node clusters, 1 KB multicasts (per-node median over the rounds, min-max in brackets)")
         header = f"{'stack':<{w}}"
@@ -217,6 +218,15 @@ def fd_cost_table(results: dict[tuple[int, str], dict[str, Any]], labels: list[s
         for k in kinds:
             a, b = med(size, k, labels[0]), med(size, k, labels[1])
             row += f"{(f'{a / b:.2f}x' if a is not None and b else 'n/a'):>26}{'':>20}"
+        out.append(row)
+        # the two stacks' rounds run back to back: a per-round ratio cancels most of the machine's drift, and its
+        # range shows how much of the with/without difference is noise (a range across 1.00: below the noise)
+        row = f"{'  same round, median (range)':<{w}}"
+        for k in kinds:
+            rates = results.get((size, k), {}).get("rates", {})
+            pairs = [a / b for a, b in zip(rates.get(labels[0], []), rates.get(labels[1], []), strict=False) if b]
+            text = f"{statistics.median(pairs):.2f}x ({min(pairs):.2f}-{max(pairs):.2f})" if pairs else "n/a"
+            row += f"{text:>26}{'':>20}"
         out.append(row)
         for k in kinds:
             err = results.get((size, k), {}).get("error")
