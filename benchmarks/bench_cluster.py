@@ -240,7 +240,10 @@ def fd_cost(args: argparse.Namespace, sizes: list[int], kinds: list[str]) -> int
     src = Path(stack_path(args.config))
     with tempfile.TemporaryDirectory(prefix="pygroups-fdcost-") as tmp:
         removed = [p for p in protocol_names(src) if p in FD_PROTOCOLS]
-        derived = derive_stack(src, tmp, remove=FD_PROTOCOLS, name=f"{src.stem}-without-fd.xml")
+        if not removed:
+            print(f"--fd-cost: {src.name} has none of {', '.join(FD_PROTOCOLS)}: nothing to compare", file=sys.stderr)
+            return 2
+        derived = derive_stack(src, tmp, remove=removed, name=f"{src.stem}-without-fd.xml")
         labels = [f"{src.name} (with FD)", f"{src.name} without FD"]
         stacks = list(zip(labels, [str(src), str(derived)], strict=True))
         # both languages must build the derived stack, and it must be the stock one minus the FD protocols
