@@ -11,18 +11,32 @@ Figures, per cluster kind:
 The table shows absolute figures and the Python/Java and mixed/Java ratios. Not a test: nothing is asserted,
 and a cluster kind that cannot run (e.g. pygroups lacks a protocol) is reported as n/a with the reason.
 
+``--fd-cost`` measures instead what failure detection costs on the 1 KB multicast benchmark: the same 2-node
+clusters (Java, Python) on two stacks that differ only by the FD/merge protocols, the stock tcp.xml as is and
+the same file with MERGE3, FD_SOCK2, FD_ALL3 and VERIFY_SUSPECT2 removed (derived at run time into a temporary
+directory with an XML parser; the real jar and pygroups both build it first, and their protocol lists are
+printed). Both clusters of a language run side by side ("pods": each node on its own loopback IP, port 7800)
+and take turns: a warm-up round each (not counted), then ``--rounds`` rounds alternating which stack goes first.
+The table: per stack and language the median msgs/s and MB/s per node (with min-max over the rounds), the
+with/without ratio per language (of the medians; 1.00 = free, below 1 = FD costs throughput) and the median and
+range of the same ratio taken round by round, and Python/Java per stack.
+
     python benchmarks/bench_cluster.py --quick     # CI: 2-node clusters, small counts (about a minute)
     python benchmarks/bench_cluster.py             # 2- and 3-node clusters, fuller counts
     python benchmarks/bench_cluster.py --full      # larger counts
-    options: --sizes 2,3  --kinds java,python,mixed  --config tcp-fc.xml  --json
+    python benchmarks/bench_cluster.py --fd-cost --quick   # CI: FD cost, about a minute
+    python benchmarks/bench_cluster.py --fd-cost --rounds 7 --msgs 50000
+    options: --sizes 2,3  --kinds java,python,mixed  --config tcp-fc.xml (--fd-cost: tcp.xml)  --json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "conformance"))
 
-from cluster import Cluster, ClusterError, wait_received  # noqa: E402
+from cluster import Cluster, ClusterError, stack_path, wait_received  # noqa: E402
+from stacks import FD_PROTOCOLS, check_stacks, derive_stack, protocol_names  # noqa: E402
 
 KINDS = ("java", "python", "mixed")
 
@@ -125,20 +140,171 @@ def table(results: dict[tuple[str, int], dict[str, Any]], sizes: list[int], kind
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------------------------ --fd-cost
+
+FD_MSG_SIZE = 1000
+
+
+def fd_cluster(stack: str, kind: str, size: int) -> tuple[Cluster, list[str]]:
+    """A started cluster of ``size`` pods of ``kind`` on ``stack`` (each node on its own loopback IP, port 7800,
+    so FD_SOCK2's bind_port + offset is free whatever runs beside it)."""
+    names = [f"{'J' if lang == 'java' else 'P'}{i + 1}" for i, lang in enumerate(langs(kind, size))]
+    c = Cluster(stack, pods=True, properties={"jgroups.tcp.port_range": "0"})
+    try:
+        c.extra_properties["jgroups.tcpping.initial_hosts"] = ",".join(f"{c.pod_ip(n)}[7800]" for n in names)
+        for name, lang in zip(names, langs(kind, size), strict=True):
+            c.start(name, lang)
+        c.wait_same_view(names, 60)
+    except BaseException:
+        c.close()
+        raise
+    return c, names
+
+
+def fd_cost_kind(stacks: list[tuple[str, str]], kind: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Both stacks' clusters of one kind side by side; rounds alternate which stack goes first. Returns
+    per stack label the list of per-round msgs/s (warm-up excluded)."""
+    rates: dict[str, list[float]] = {label: [] for label, _ in stacks}
+    with contextlib.ExitStack() as es:
+        clusters = {}
+        for label, path in stacks:
+            c, names = fd_cluster(path, kind, size)
+            es.enter_context(c)
+            clusters[label] = (c, names)
+        for c, names in clusters.values():  # warm-up (Java's JIT, first connections): not counted
+            throughput(c, names, args.msgs, FD_MSG_SIZE, timeout=args.timeout)
+        for r in range(args.rounds):
+            order = list(clusters) if r % 2 == 0 else list(reversed(clusters))
+            for label in order:
+                c, names = clusters[label]
+                rates[label].append(throughput(c, names, args.msgs, FD_MSG_SIZE, timeout=args.timeout)["msgs_per_s"])
+    return {"rates": rates}
+
+
+def fd_cost_table(results: dict[tuple[int, str], dict[str, Any]], labels: list[str], sizes: list[int],
+                  kinds: list[str]) -> str:
+    def med(size: int, kind: str, label: str) -> float | None:
+        v = results.get((size, kind), {}).get("rates", {}).get(label)
+        return statistics.median(v) if v else None
+
+    def cell(size: int, kind: str, label: str, scale: float, fmt: str) -> str:
+        v = results.get((size, kind), {}).get("rates", {}).get(label)
+        if not v:
+            return "n/a"
+        return f"{fmt.format(statistics.median(v) * scale)} ({fmt.format(min(v) * scale)}-{fmt.format(max(v) * scale)})"
+
+    out = []
+    w = max(28, *(len(x) for x in labels)) + 2
+    for size in sizes:
+        out.append(f"\n{size}-node clusters, 1 KB multicasts (per-node median over the rounds, min-max in brackets)")
+        header = f"{'stack':<{w}}"
+        for k in kinds:
+            header += f"{k + ' msgs/s':>26}{k + ' MB/s':>20}"
+        header += "".join(f"{k + '/java':>14}" for k in kinds if k != "java" and "java" in kinds)
+        out.append(header)
+        for label in labels:
+            row = f"{label:<{w}}"
+            for k in kinds:
+                row += f"{cell(size, k, label, 1.0, '{:,.0f}'):>26}"
+                row += f"{cell(size, k, label, FD_MSG_SIZE / 1e6, '{:.1f}'):>20}"
+            java = med(size, "java", label)
+            for k in kinds:
+                if k == "java" or "java" not in kinds:
+                    continue
+                v = med(size, k, label)
+                row += f"{(f'{v / java:.2f}x' if v is not None and java else 'n/a'):>14}"
+            out.append(row)
+        row = f"{'with/without FD':<{w}}"
+        for k in kinds:
+            a, b = med(size, k, labels[0]), med(size, k, labels[1])
+            row += f"{(f'{a / b:.2f}x' if a is not None and b else 'n/a'):>26}{'':>20}"
+        out.append(row)
+        # the two stacks' rounds run back to back: a per-round ratio cancels most of the machine's drift, and its
+        # range shows how much of the with/without difference is noise (a range across 1.00: below the noise)
+        row = f"{'  same round, median (range)':<{w}}"
+        for k in kinds:
+            rates = results.get((size, k), {}).get("rates", {})
+            pairs = [a / b for a, b in zip(rates.get(labels[0], []), rates.get(labels[1], []), strict=False) if b]
+            text = f"{statistics.median(pairs):.2f}x ({min(pairs):.2f}-{max(pairs):.2f})" if pairs else "n/a"
+            row += f"{text:>26}{'':>20}"
+        out.append(row)
+        for k in kinds:
+            err = results.get((size, k), {}).get("error")
+            if err:
+                out.append(f"  {k}: n/a because {err}")
+    return "\n".join(out)
+
+
+def fd_cost(args: argparse.Namespace, sizes: list[int], kinds: list[str]) -> int:
+    started = time.monotonic()
+    src = Path(stack_path(args.config))
+    with tempfile.TemporaryDirectory(prefix="pygroups-fdcost-") as tmp:
+        removed = [p for p in protocol_names(src) if p in FD_PROTOCOLS]
+        if not removed:
+            print(f"--fd-cost: {src.name} has none of {', '.join(FD_PROTOCOLS)}: nothing to compare", file=sys.stderr)
+            return 2
+        derived = derive_stack(src, tmp, remove=removed, name=f"{src.stem}-without-fd.xml")
+        labels = [f"{src.name} (with FD)", f"{src.name} without FD"]
+        stacks = list(zip(labels, [str(src), str(derived)], strict=True))
+        # both languages must build the derived stack, and it must be the stock one minus the FD protocols
+        checks = check_stacks([src, derived], {"jgroups.bind_addr": "127.0.0.1"})
+        notes = []
+        for (label, _), check in zip(stacks, checks, strict=True):
+            for lang in ("java", "python"):
+                built = check[lang]
+                notes.append(f"  {label}, {lang} builds: " + (" ".join(built) if isinstance(built, list) else built))
+        full = checks[0]["java"]
+        expected = [p for p in full if p not in FD_PROTOCOLS] if isinstance(full, list) else None
+        same = all(c == expected for c in (checks[1]["java"], checks[1]["python"]))
+        notes.append(f"  derived stack = {src.name} minus {' '.join(removed)} in both languages: "
+                     f"{'yes' if same else 'NO'}")
+        results: dict[tuple[int, str], dict[str, Any]] = {}
+        for size in sizes:
+            for kind in kinds:
+                t0 = time.monotonic()
+                try:
+                    results[(size, kind)] = fd_cost_kind(stacks, kind, size, args)
+                except (ClusterError, OSError) as e:
+                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    results[(size, kind)] = {"error": first[:200]}
+                print(f"  {kind} x{size}: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    print(f"FD cost on the cluster benchmark ({src.name} with and without {', '.join(removed)}; "
+          f"{args.msgs} multicasts of 1 KB per member per round, {args.rounds} rounds after a warm-up; "
+          f"{time.monotonic() - started:.0f}s)")
+    print("\n".join(notes))
+    print(fd_cost_table(results, labels, sizes, kinds))
+    if args.json:
+        print(json.dumps([{"size": s, "kind": k, **r} for (s, k), r in sorted(results.items())], indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="CI mode: 2-node clusters, small counts")
     p.add_argument("--full", action="store_true", help="larger counts")
     p.add_argument("--sizes", default=None, help="cluster sizes, e.g. 2,3")
-    p.add_argument("--kinds", default=",".join(KINDS), help="java,python,mixed")
-    p.add_argument("--config", default="tcp-fc.xml")
+    p.add_argument("--kinds", default=None, help="java,python,mixed (--fd-cost: java,python)")
+    p.add_argument("--config", default=None, help="stack XML (default tcp-fc.xml; --fd-cost: tcp.xml)")
+    p.add_argument("--fd-cost", action="store_true",
+                   help="1 KB multicast throughput with and without MERGE3/FD_SOCK2/FD_ALL3/VERIFY_SUSPECT2")
+    p.add_argument("--rounds", type=int, default=None, help="--fd-cost: measured rounds per stack")
     p.add_argument("--msgs", type=int, default=None, help="multicasts per member per message size")
     p.add_argument("--rtts", type=int, default=None, help="request/response round trips")
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = p.parse_args(argv)
+    if args.fd_cost:
+        args.config = args.config or "tcp.xml"
+        sizes = [int(s) for s in (args.sizes or "2").split(",")]
+        kinds = [k for k in (args.kinds or "java,python").split(",") if k]
+        if args.msgs is None:
+            args.msgs = 10_000 if args.quick else 50_000 if args.full else 20_000
+        if args.rounds is None:
+            args.rounds = 3 if args.quick else 5
+        return fd_cost(args, sizes, kinds)
+    args.config = args.config or "tcp-fc.xml"
     sizes = [int(s) for s in (args.sizes or ("2" if args.quick else "2,3")).split(",")]
-    kinds = [k for k in args.kinds.split(",") if k]
+    kinds = [k for k in (args.kinds or ",".join(KINDS)).split(",") if k]
     if args.msgs is None:
         args.msgs = 2000 if args.quick else 50_000 if args.full else 10_000
     if args.rtts is None:
