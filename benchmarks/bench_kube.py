@@ -197,7 +197,8 @@ def main() -> int:
             rows.append({"case": label, "targets": targets, "python_per_s": med, "python_spread": [lo, hi],
                          "java_per_s": None if java is None else float(java["per_second"]),
                          "java_requests": None if java is None else int(java["requests_per_discovery"])})
-    steady = [steady_calls("python", "kubernetes-core.xml", args.steady_pods, args.window)]
+    steady = [steady_calls("python", "kubernetes-core.xml", args.steady_pods, args.window),
+              steady_calls("python", "kubernetes.xml", args.steady_pods, args.window)]
     if not args.no_java:
         steady.append(steady_calls("java", "kubernetes-core.xml", args.steady_pods, args.window))
         steady.append(steady_calls("java", "kubernetes.xml", args.steady_pods, args.window))
