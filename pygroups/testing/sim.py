@@ -301,6 +301,16 @@ class SimNetwork:
         node.paused_until = self.now_ns + ns
         self._trace("pause", node.name, "-", str(ns))
 
+    def resume(self, node: SimNode) -> None:
+        """End ``node``'s pause now (SIGCONT): the packets that waited for it are delivered from now on, in order."""
+        if node.paused_until <= self.now_ns:
+            return
+        node.paused_until = self.now_ns
+        self._heap = [(min(t, self.now_ns) if p.dst is node else t, seq, p, inc) for t, seq, p, inc in self._heap]
+        heapq.heapify(self._heap)
+        self.streams.resume(node)
+        self._trace("resume", node.name, "-", "")
+
     def crash(self, node: SimNode) -> None:
         """Stop ``node`` dead: no stop(), no goodbye; packets to it are lost from now on."""
         node.alive = False

@@ -3,7 +3,7 @@ of the JGroups jar's tcp.xml (MERGE3, FD_SOCK2, FD_ALL3, VERIFY_SUSPECT2, BARRIE
 MFC, UFC, FRAG2, STATE_TRANSFER) over a lossy, duplicating, reordering simulated network, with its timings
 shortened through the stack's variables (`TIMINGS`).
 
-Each seed draws a scenario (`scenario`): a cluster of 3-8 members (one seed in twelve 9-20), a loss rate of
+Each seed draws a scenario (`scenario`): a cluster of 3-8 members (one seed in twenty 9-20), a loss rate of
 0.5-5 %, and one fault kind of `KINDS`:
 
 * ``crash``               1-3 members die at once (the coordinator possibly among them);
@@ -105,8 +105,8 @@ def scenario(seed: int) -> Scenario:
     """What a seed runs: its fault kind, cluster size and loss rate (cheap to draw: collection uses it for ids)."""
     rng = random.Random(f"full-stack/{seed}")
     kind = KINDS[seed % len(KINDS)]
-    # mostly small (3-8, smaller ones likelier) to keep 1,000 seeds cheap; one in twelve 9-20 (9-12 likelier)
-    size = 9 + int(rng.random() ** 2 * 12) if rng.random() < 1 / 12 else 3 + int(rng.random() ** 1.5 * 6)
+    # mostly small (3-8, smaller ones likelier) to keep 1,000 seeds cheap; one in twenty 9-20 (9-12 likelier)
+    size = 9 + int(rng.random() ** 2 * 12) if rng.random() < 1 / 20 else 3 + int(rng.random() ** 2 * 6)
     return Scenario(kind, size, round(rng.uniform(0.005, 0.05), 4))
 
 
@@ -210,7 +210,7 @@ class Run:
         self.round([live])
         # STABLE gossips every 1-2 x desired_avg_gossip; its votes and STABILITY are unreliable, so allow rounds
         with contextlib.suppress(AssertionError):  # check_buffers_bounded says what is left
-            net.run_until(lambda: all(purged(n) for n in live), 10 * STABLE_GOSSIP, what="stability purged")
+            net.run_until(lambda: all(purged(n) for n in live), 20 * STABLE_GOSSIP, what="stability purged")
         check_view_ids_increase(net)
         check_no_duplicates_fifo(net, live)
         check_buffers_bounded(net, live, max_nakack2=0, members_only=True)
@@ -273,16 +273,15 @@ def pause_short(run: Run) -> None:
 
 
 def pause_long(run: Run, victim: SimNode | None = None) -> None:
-    """Freeze a member (maybe the coordinator) for longer than the others need to exclude it, then let it resume."""
+    """Freeze a member (maybe the coordinator) until the others have excluded it, then let it resume."""
     victim = victim or run.rng.choice(run.live)
     run.chatter()
-    length = EXCLUDE_NS + S + run.rng.randint(0, 2000) * MS
-    resume = run.net.now_ns + length
-    run.net.pause(victim, length)
+    run.net.pause(victim, 3600 * S)
     rest = [n for n in run.live if n is not victim]
-    run.settle([rest], length - 200 * MS, "a view without the paused member")
-    run.wander(resume - run.net.now_ns)
-    run.net.run_for(max(0, resume - run.net.now_ns))
+    # a VIEW lost with its HIGHEST_SEQNO announcement waits for STABLE or MERGE3: the full settling bound
+    run.settle([rest], SETTLE_BOUND, "a view without the paused member")
+    run.wander(2 * S)
+    run.net.resume(victim)
     run.merged = True
 
 
@@ -353,4 +352,4 @@ def test_scenarios_cover_every_kind_and_size() -> None:
     assert {d.kind for d in drawn} == set(KINDS)
     sizes = [d.size for d in drawn]
     assert min(sizes) == 3 and max(sizes) == 20
-    assert 0.05 < sum(s > 8 for s in sizes) / len(sizes) < 0.15
+    assert 0.03 < sum(s > 8 for s in sizes) / len(sizes) < 0.1
