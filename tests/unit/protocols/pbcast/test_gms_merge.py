@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from pygroups.address import UUID, Address
 from pygroups.clock import MS
-from pygroups.events import InstallMergeView, TmpView, IsMergeInProgress, Merge, MergeDigest, ResumeStable, SuspendStable
+from pygroups.events import (
+    InstallMergeView,
+    IsMergeInProgress,
+    Merge,
+    MergeDigest,
+    ResumeStable,
+    SuspendStable,
+    TmpView,
+)
 from pygroups.message import Flag, MsgType, TransientFlag
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.gms.merger import (
