@@ -335,6 +335,7 @@ class FD_SOCK2(Layer):
                 self.log.debug("could not connect to %s on %s", self.stack.name_of(a.target), a.candidates)
             return False
         dest = a.candidate
+        a.retried = False
         a.existing = self.srv.has_connection(dest)
         a.conn = self.srv.send(dest, self._connect_msg(a.target))
         self.counters["CONNECT sent"] += 1
@@ -451,6 +452,15 @@ class FD_SOCK2(Layer):
             if replacement is not None and not replacement.closing and conn.outgoing and conn.opened:
                 # the peer connected to us meanwhile and its connection won: ask again over that one
                 self.counters["CONNECT resent (connection replaced)"] += 1
+                a.conn = self.srv.send(a.candidate, self._connect_msg(a.target))
+                return
+            if graceful and conn.opened and not a.retried:
+                # closed unread with the marker: the peer connected to us at the same time and, its address
+                # being the bigger, kept its own connection, which has not reached us yet. Ask again (once):
+                # once its connection arrives it replaces ours and `_conn_replaced` repeats CONNECT over it.
+                # Java waits connect_timeout, tries the next ports and suspects a live member.
+                a.retried = True
+                self.counters["CONNECT resent (connection rejected)"] += 1
                 a.conn = self.srv.send(a.candidate, self._connect_msg(a.target))
                 return
             self._attempt_failed(a, "connection closed" if conn.opened else "connect failed")

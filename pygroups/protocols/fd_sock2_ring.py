@@ -53,7 +53,7 @@ class PingDest:
 class Attempt:
     """One ``connectTo(new_ping_dest)``: the candidate ports of ``target``, tried in order."""
 
-    __slots__ = ("candidates", "conn", "existing", "index", "old_dest", "old_physical", "target", "timer")
+    __slots__ = ("candidates", "conn", "existing", "index", "old_dest", "old_physical", "retried", "target", "timer")
 
     def __init__(self, target: Address, candidates: list[IpAddress], old_dest: Address | None,
                  old_physical: IpAddress | None) -> None:
@@ -63,6 +63,7 @@ class Attempt:
         self.index = -1
         self.conn: FdConn | None = None
         self.existing = False
+        self.retried = False  # CONNECT sent again to this candidate after it closed our connection gracefully
         self.timer: TimerHandle | None = None
 
     @property

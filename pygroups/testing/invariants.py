@@ -24,6 +24,9 @@ from itertools import pairwise
 
 from pygroups.address import Address
 from pygroups.message import Flag, Message
+from pygroups.protocols.flow_control import MFC, UFC, FlowControl
+from pygroups.protocols.pbcast.nakack2 import NAKACK2
+from pygroups.protocols.unicast3 import UNICAST3
 from pygroups.testing.sim import SEED_ENV, SimNetwork, SimNode, SimulationFailure
 from pygroups.view import View
 
@@ -150,10 +153,25 @@ class Traffic:
                 out[name] = lost
         return out
 
-    def check(self) -> None:
-        """Exactly once (nothing lost, nothing duplicated, nothing unexpected), right sender, FIFO."""
-        check_exactly_once(self.net, {n: self.received(self.net.node(n)) for n in self.expected}, self.expected)
-        check_fifo(self.net, {n: self.received(self.net.node(n)) for n in self.expected})
+    def new_round(self, nodes: Iterable[SimNode] | None = None) -> None:
+        """Forget what earlier rounds expected and `start` afresh; the numbering goes on, so payloads stay
+        unique over the whole run (which `check_no_duplicates_fifo` relies on)."""
+        self.expected.clear()
+        self.start(nodes)
+
+    def check(self, *, others_may_arrive: bool = False) -> None:
+        """Exactly once (nothing lost, nothing duplicated, nothing unexpected), right sender, FIFO.
+        With ``others_may_arrive``, payloads this round did not send (stragglers of an earlier phase, messages
+        sent with no receiver expected) are left out; one of this round's payloads at a receiver that was not
+        to get it still fails."""
+        sent: set[bytes] = set().union(*self.expected.values()) if others_may_arrive else set()
+
+        def got(name: str) -> list[Message]:
+            msgs = self.received(self.net.node(name))
+            return [m for m in msgs if m.payload in sent] if others_may_arrive else msgs
+
+        check_exactly_once(self.net, {n: got(n) for n in self.expected}, self.expected)
+        check_fifo(self.net, {n: got(n) for n in self.expected})
 
 
 def _short(payloads: Iterable[object]) -> list[str]:
@@ -208,6 +226,19 @@ def check_fifo(net: SimNetwork, received: Mapping[str, Sequence[Message]]) -> No
             last[key] = parsed[2]
 
 
+def check_no_duplicates_fifo(net: SimNetwork, nodes: Iterable[SimNode] | None = None) -> None:
+    """Over everything each node's current incarnation delivered (`Traffic` payloads, across view changes and
+    merges): no payload twice, and each sender's regular messages in sending order per channel. Gaps are allowed:
+    without virtual synchrony a member may miss what another component's members sent before a merge."""
+    nodes = list(nodes if nodes is not None else net.nodes)
+    for node in nodes:
+        got = Counter(m.payload for m in node.messages() if _parse(m.payload) is not None)
+        dup = sorted(p for p, c in got.items() if c > 1)
+        if dup:
+            raise fail(net, f"{node.name} delivered {len(dup)} payloads more than once: {_short(dup[:5])}")
+    check_fifo(net, {n.name: n.messages() for n in nodes})
+
+
 # --- buffers ----------------------------------------------------------------------------------------
 
 # statistics() keys read from the reliability layers (see NAKACK2.statistics / UNICAST3.statistics)
@@ -216,8 +247,9 @@ UNICAST3_UNACKED = "num_unacked_msgs"
 UNICAST3_UNDELIVERED = "xmit_table_undelivered_msgs"
 
 
-def buffer_sizes(node: SimNode) -> dict[str, float]:
-    """The retransmission-buffer gauges of ``node`` that its layers report (missing keys are left out)."""
+def buffer_sizes(node: SimNode, *, members_only: bool = False) -> dict[str, float]:
+    """The retransmission-buffer gauges of ``node`` that its layers report (missing keys are left out).
+    With ``members_only`` the UNICAST3 gauges count only the connections to members of the node's last view."""
     stats = node.stack.statistics()
     out: dict[str, float] = {}
     for layer, key in (("pbcast.NAKACK2", NAKACK2_STORED), ("UNICAST3", UNICAST3_UNACKED),
@@ -225,18 +257,64 @@ def buffer_sizes(node: SimNode) -> dict[str, float]:
         value = stats.get(layer, {}).get(key)
         if value is not None:
             out[f"{layer}.{key}"] = value
+    if members_only and node.views():
+        members = set(node.views()[-1].members)
+        for u in (x for x in node.stack.layers if isinstance(x, UNICAST3)):
+            out[f"UNICAST3.{UNICAST3_UNACKED}"] = sum(e.win.num_stored for a, e in u.send_table.items() if a in members)
+            out[f"UNICAST3.{UNICAST3_UNDELIVERED}"] = sum(e.win.num_stored for a, e in u.recv_table.items()
+                                                          if a in members)
     return out
 
 
 def check_buffers_bounded(net: SimNetwork, nodes: Iterable[SimNode], *, max_nakack2: int,
-                          max_unacked: int = 0) -> None:
+                          max_unacked: int = 0, members_only: bool = False) -> None:
     """After traffic stopped and STABLE ran: NAKACK2 keeps at most ``max_nakack2`` messages (stability
-    purged the rest) and UNICAST3 has at most ``max_unacked`` unacknowledged or undelivered messages."""
+    purged the rest) and UNICAST3 has at most ``max_unacked`` unacknowledged or undelivered messages.
+    ``members_only`` leaves out UNICAST3's connections to non-members: like Java's, they keep what was sent to a
+    crashed member (and retransmit it) until ``conn_expiry_timeout``/``conn_close_timeout`` remove them."""
     for node in nodes:
-        sizes = buffer_sizes(node)
+        sizes = buffer_sizes(node, members_only=members_only)
         if f"pbcast.NAKACK2.{NAKACK2_STORED}" not in sizes:
             raise fail(net, f"{node.name}: no NAKACK2 statistics {NAKACK2_STORED!r} to check")
         over = {k: v for k, v in sizes.items()
                 if v > (max_nakack2 if k.startswith("pbcast.NAKACK2") else max_unacked)}
         if over:
             raise fail(net, f"{node.name}: retransmission buffers not purged: {over}")
+
+
+def check_state_tracks_the_view(net: SimNetwork, nodes: Iterable[SimNode]) -> None:
+    """Per-member state is bounded by the view after a fault: NAKACK2's tables and the UFC/MFC credit tables hold
+    only members of the node's last view (entries of crashed or excluded members were dropped), every credit
+    lies in ``0..max_credits``, and no flow-control layer holds a message back (`ProtocolStack.backlog`)."""
+    for node in nodes:
+        if not node.views():
+            raise fail(net, f"{node.name}: no view")
+        members = set(node.views()[-1].members)
+        names = _names(net)
+        tables: dict[str, Iterable[Address]] = {}
+        credits: dict[str, tuple[list[int], int]] = {}  # values, max_credits
+        for layer in node.stack.layers:
+            if isinstance(layer, NAKACK2):
+                tables["pbcast.NAKACK2 xmit_table"] = layer.xmit_table
+            if isinstance(layer, FlowControl):
+                tables[f"{layer.name} receiver credits"] = layer.received
+                credits[f"{layer.name} receiver credits"] = list(layer.received.values()), layer.max_credits
+            if isinstance(layer, UFC):
+                tables["UFC sender credits"] = layer.sent
+                credits["UFC sender credits"] = [c.left for c in layer.sent.values()], layer.max_credits
+            if isinstance(layer, MFC):
+                tables["MFC sender credits"] = layer.credits.credits
+                credits["MFC sender credits"] = [layer.credits.get(a) or 0 for a in layer.credits.credits], \
+                    layer.max_credits
+                if not 0 <= layer.credits.min_credits <= layer.max_credits:
+                    raise fail(net, f"{node.name}: MFC min_credits {layer.credits.min_credits} out of bounds")
+        for what, keys in tables.items():
+            strangers = sorted(str(names.get(a, a)) for a in keys if a not in members)
+            if strangers:
+                raise fail(net, f"{node.name}: {what} still hold non-members {strangers}")
+        for what, (values, most) in credits.items():
+            bad = [v for v in values if not 0 <= v <= most]
+            if bad:
+                raise fail(net, f"{node.name}: {what} out of bounds: {bad}")
+        if node.stack.backlog():
+            raise fail(net, f"{node.name}: flow control still holds {node.stack.backlog()} messages back")

@@ -126,6 +126,10 @@ class SimNode:
         self.partition = 0
         self.cluster: str | None = None
         self.events: list[AppEvent] = []
+        self._sorted_events: list[AppEvent] = self.events
+        self._sorted_upto = 0
+        self._msgs: list[Message] = []
+        self._views: list[View] = []
         self.stack, self.transport = self._build()
 
     def _build(self) -> tuple[ProtocolStack, SimTransport]:
@@ -146,10 +150,29 @@ class SimNode:
 
     def messages(self) -> list[Message]:
         """Messages delivered to the application by this incarnation, in order."""
-        return [e.msg for e in self.events if isinstance(e, Received)]
+        return list(self._sorted()[0])
 
     def views(self) -> list[View]:
-        return [e.view for e in self.events if isinstance(e, ViewInstalled)]
+        return list(self._sorted()[1])
+
+    def last_view(self) -> View | None:
+        """The view installed last by this incarnation (cheap: predicates poll it after every step)."""
+        views = self._sorted()[1]
+        return views[-1] if views else None
+
+    def _sorted(self) -> tuple[list[Message], list[View]]:
+        """`events` split by kind, kept up to date incrementally: the predicates `run_until` polls after every
+        step read them, and rebuilding them each time made long simulations quadratic."""
+        events = self.events
+        if events is not self._sorted_events or len(events) < self._sorted_upto:  # replaced (restart) or cut
+            self._sorted_events, self._sorted_upto, self._msgs, self._views = events, 0, [], []
+        for e in events[self._sorted_upto:]:
+            if isinstance(e, Received):
+                self._msgs.append(e.msg)
+            elif isinstance(e, ViewInstalled):
+                self._views.append(e.view)
+        self._sorted_upto = len(events)
+        return self._msgs, self._views
 
     def connect(self, cluster: str) -> None:
         self.cluster = cluster
@@ -277,6 +300,16 @@ class SimNetwork:
         """Freeze ``node`` for ``ns`` (a GC pause): no timers fire, arriving packets wait."""
         node.paused_until = self.now_ns + ns
         self._trace("pause", node.name, "-", str(ns))
+
+    def resume(self, node: SimNode) -> None:
+        """End ``node``'s pause now (SIGCONT): the packets that waited for it are delivered from now on, in order."""
+        if node.paused_until <= self.now_ns:
+            return
+        node.paused_until = self.now_ns
+        self._heap = [(min(t, self.now_ns) if p.dst is node else t, seq, p, inc) for t, seq, p, inc in self._heap]
+        heapq.heapify(self._heap)
+        self.streams.resume(node)
+        self._trace("resume", node.name, "-", "")
 
     def crash(self, node: SimNode) -> None:
         """Stop ``node`` dead: no stop(), no goodbye; packets to it are lost from now on."""

@@ -175,6 +175,13 @@ class SimStreams:
         if end.alive:
             self.net.call(node, node.stack.on_connection_closed, end.conn_id, None)
 
+    def resume(self, node: SimNode) -> None:
+        """``node``'s pause ended early (`SimNetwork.resume`): what waited for it is drained from now on."""
+        for end in self._ends.values():
+            if end.node is node and end.inbox and not end.closed:
+                end.scheduled = True
+                self._at(self.net.now_ns, lambda e=end: self._drain(e))  # type: ignore[misc]
+
     def crash(self, node: SimNode) -> None:
         """The node died: its listeners vanish, its peers read an orderly end (rule 5)."""
         for key, (n, _, _) in list(self._listeners.items()):

@@ -1,13 +1,18 @@
-"""Pieces the simulation scenarios share: the default lossy network, scenario choices drawn from its seed, and
-the "one view among these nodes" predicate that `SimNetwork.run_until` polls."""
+"""Pieces the simulation scenarios share: the default lossy network, scenario choices drawn from its seed, the
+"one view among these nodes" predicates that `SimNetwork.run_until` polls, seed lists that ``PYGROUPS_SEED``
+narrows to one seed, and the replay note every seeded failure carries."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import random
 from collections.abc import Callable, Sequence
 
 from pygroups.clock import MS
-from pygroups.testing.sim import SimNetwork, SimNode
+from pygroups.protocols.fd_sock2 import FD_SOCK2
+from pygroups.testing.sim import SEED_ENV, SimNetwork, SimNode
 
 
 def network(seed: int, *, loss: float = 0.05, duplicate: float = 0.02, reorder: float = 0.1) -> SimNetwork:
@@ -28,10 +33,66 @@ def formed(nodes: Sequence[SimNode]) -> Callable[[], bool]:
     def check() -> bool:
         first = None
         for n in nodes:  # early exit: run_until asks after every step
-            views = n.views()
-            if not views or (first is not None and views[-1] != first):
+            last = n.last_view()
+            if last is None or (first is not None and last != first):
                 return False
-            first = views[-1]
+            first = last
         return first is not None and set(first.members) == addrs
 
     return check
+
+
+def seeds(first: int, count: int) -> list[int]:
+    """``first .. first+count-1``, or only the seed ``PYGROUPS_SEED`` names (to replay one failure)."""
+    env = os.environ.get(SEED_ENV)
+    return [int(env, 0)] if env else list(range(first, first + count))
+
+
+def replayable(test: Callable[..., None]) -> Callable[..., None]:
+    """Adds ``replay: PYGROUPS_SEED=<n> pytest <file> -k <test>`` to whatever a seeded test raises."""
+
+    @functools.wraps(test)
+    def run(seed: int, *args: object, **kwargs: object) -> None:
+        try:
+            test(seed, *args, **kwargs)
+        except BaseException as e:
+            note = f"replay: {SEED_ENV}={os.environ.get(SEED_ENV) or seed} pytest {inspect.getfile(test)} " \
+                   f"-k {test.__name__}"
+            if note not in getattr(e, "__notes__", ()):
+                e.add_note(note)
+            raise
+
+    return run
+
+
+def all_formed(groups: Sequence[Sequence[SimNode]]) -> Callable[[], bool]:
+    """True once each group has formed one view of exactly its members (`formed` per group)."""
+    checks = [formed(g) for g in groups]
+    return lambda: all(c() for c in checks)
+
+
+def split(rng: random.Random, nodes: Sequence[SimNode], pieces: int) -> list[list[SimNode]]:
+    """``pieces`` non-empty groups of a shuffled copy of ``nodes``."""
+    shuffled = list(nodes)
+    rng.shuffle(shuffled)
+    cuts = sorted(rng.sample(range(1, len(shuffled)), pieces - 1))
+    return [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
+
+
+def ring_complete(nodes: Sequence[SimNode]) -> bool:
+    """FD_SOCK2's ring is closed: every live member watches its right neighbour in its last view over a
+    confirmed link (a stack without FD_SOCK2 counts as complete)."""
+    for node in nodes:
+        if not node.alive or not node.views():
+            continue
+        members = list(node.views()[-1].members)
+        try:
+            fd = node.stack.find(FD_SOCK2)
+        except LookupError:
+            continue
+        if len(members) < 2:
+            continue
+        right = members[(members.index(node.addr) + 1) % len(members)]
+        if fd.ping_dest.dest != right or not fd.ping_dest.connected:
+            return False
+    return True

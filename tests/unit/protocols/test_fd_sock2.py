@@ -285,6 +285,29 @@ def test_concurrent_connects_repeat_connect_over_the_winning_connection() -> Non
     assert m.fd.ping_dest.connected and m.fd.ping_dest.dest_physical == FD[B]
 
 
+def test_concurrent_connects_when_the_rejection_arrives_before_the_winning_connection() -> None:
+    """The peer (bigger address) closes our connection unread, gracefully, and that close reaches us before its
+    own connection does (full-stack simulation seed 346): CONNECT goes again, then over the winner; no other
+    port is tried and nobody is suspected (Java waits connect_timeout, tries the next ports and suspects B)."""
+    m = Member(A)
+    m.view(A, B)
+    (op,) = m.opens()
+    m.h.stack.on_connection_opened(op.conn_id, op.peer)
+    m.writes(op.conn_id)
+    m.h.stack.on_bytes(op.conn_id, CLOSE_FRAME)  # B: BaseServer.handleIncomingConnection closes ours
+    m.h.stack.on_connection_closed(op.conn_id, None)
+    (again,) = m.opens()
+    assert again.peer == FD[B]  # the same port again, not B's next candidate
+    m.h.stack.on_connection_opened(again.conn_id, again.peer)
+    incoming = m.accept(FD[B], encode_preamble(FD[B]) + frame(bare(T.CONNECT, B, srv=A)))
+    out = m.frames(incoming, preamble=False)
+    kinds = [x.headers[71].type for x in out if isinstance(x, Message)]  # type: ignore[union-attr]
+    assert T.CONNECT in kinds
+    m.h.stack.on_bytes(incoming, frame(bare(T.CONNECT_RSP, B, srv=B, cluster=CLUSTER)))
+    assert m.fd.ping_dest.connected and m.fd.ping_dest.dest_physical == FD[B]
+    assert m.suspects_sent() == [] and m.fd.counters["ping dest unreachable"] == 0
+
+
 # --- suspicion ------------------------------------------------------------------------------------------
 
 

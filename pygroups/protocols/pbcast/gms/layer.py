@@ -411,9 +411,16 @@ class GMS(Layer):
                          joiners: Sequence[Address], join_rsp: JoinRsp | None, *, resume_stable: bool) -> None:
         """GMS.castViewChangeAndSendJoinRsps: TMP_VIEW, install locally, multicast VIEW, JOIN_RSPs,
         then collect VIEW_ACKs (the view handler waits until they are in or time out)."""
-        tmp = TmpView(new_view)
-        self.up_layer.up(tmp)
-        self.down_layer.down(tmp)
+        if self.view is not None and new_view.view_id.id <= self.view.view_id.id:
+            # Beyond Java: the view is installed already (a MergeView can reach the coordinator-to-be as another
+            # subgroup coordinator's VIEW before its own INSTALL_MERGE_VIEW) and installView will discard it, so a
+            # TMP_VIEW would announce a view that never comes: MERGE3 stops its INFO sender and checker on
+            # TMP_VIEW and restarts them only on VIEW_CHANGE, so it would stay silent until the next view.
+            self.counters["TMP_VIEW skipped (view already installed)"] += 1
+        else:
+            tmp = TmpView(new_view)
+            self.up_layer.up(tmp)
+            self.down_layer.down(tmp)
         sent: View | DeltaView = new_view
         if self.use_delta_views and self.view is not None and not isinstance(new_view, MergeView):
             if not self.first_view_sent:  # a new coordinator's first view is full

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from pygroups.address import UUID, Address
 from pygroups.clock import MS
-from pygroups.events import InstallMergeView, IsMergeInProgress, Merge, MergeDigest, ResumeStable, SuspendStable
+from pygroups.events import (
+    InstallMergeView,
+    IsMergeInProgress,
+    Merge,
+    MergeDigest,
+    ResumeStable,
+    SuspendStable,
+    TmpView,
+)
 from pygroups.message import Flag, MsgType, TransientFlag
 from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.pbcast.gms.merger import (
@@ -193,6 +201,27 @@ def test_install_merge_view_casts_it_to_current_members_and_ends_after_the_acks(
     h.receive(gms_msg(T.VIEW_ACK, src=B, dest=A))
     assert not gms.merger.in_progress and not gms.view_handler.suspended
     assert ResumeStable() in h.take_down_events()
+
+
+def test_install_merge_view_of_a_view_already_installed_sends_no_tmp_view() -> None:
+    """The MergeView we are to cast reached us first as another subgroup coordinator's VIEW (full-stack simulation
+    seed 515): a TMP_VIEW for it would stop MERGE3's INFO sender and checker (Java's MERGE3.down), and since the view
+    is not installed again no VIEW_CHANGE would start them: MERGE3 stayed silent and the cluster never merged the
+    member the merge had left out. The VIEW still goes to our members; only the TMP_VIEW is left out."""
+    h, gms, _ = coordinator_of(B)
+    h.receive(merge_req((A, B)))
+    h.receive(gms_msg(T.GET_DIGEST_RSP, src=B, dest=A, payload=encode_view_digest(None, Digest((B,), ((0, 0),)))))
+    h.take_down(), h.take_down_events(), h.take_up_events()
+    mv = MergeView(ViewId(A, 10), (A, B, C, D), (v(A, 5, A, B), v(C, 9, C, D)))
+    digest = Digest(mv.members, ((1, 1), (0, 0), (3, 3), (2, 2)))
+    h.receive(gms_msg(T.VIEW, src=C, dest=None, payload=encode_view_digest(mv, digest)))
+    assert gms.view == mv
+    h.take_down(), h.take_down_events(), h.take_up_events()
+    h.receive(with_mid(T.INSTALL_MERGE_VIEW, MID, src=C, dest=A, payload=encode_view_digest(mv, digest)))
+    (view_msg,) = h.take_down()
+    assert decode_view_digest(view_msg.payload).view == mv
+    assert not [e for e in h.take_down_events() + h.take_up_events() if isinstance(e, TmpView)]
+    assert gms.counters["TMP_VIEW skipped (view already installed)"] == 1
 
 
 def test_install_merge_view_with_another_merge_id_is_discarded() -> None:
