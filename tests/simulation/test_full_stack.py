@@ -69,7 +69,7 @@ STACK = "sim-full.xml"
 
 FD_TIMEOUT, FD_INTERVAL, VERIFY = 3 * S, 1 * S, 500 * MS
 VIEW_ACK = 2 * S
-MERGE3_MIN, MERGE3_MAX, MERGE_TIMEOUT = 1 * S, 3 * S, 2 * S
+MERGE3_MIN, MERGE3_MAX, MERGE_TIMEOUT = 1 * S, 3 * S, 4 * S
 CHECK = MERGE3_MAX * 16 // 10  # MERGE3's check_interval default: 1.6 x max_interval
 STABLE_GOSSIP = 1 * S
 TIMINGS = {
@@ -84,10 +84,10 @@ TIMINGS = {
 EXCLUDE_NS = FD_TIMEOUT + FD_INTERVAL + 2 * VERIFY + VIEW_ACK  # 7 s
 #: an INFO within 1.5 x max_interval, the next consistency check within check_interval, its VIEW_RSPs within
 #: check_interval/10, one merge round within 2 x merge_timeout (the merge killer)
-MERGE_NS = MERGE3_MAX * 3 // 2 + CHECK + CHECK // 10 + 2 * MERGE_TIMEOUT  # 13.78 s
+MERGE_NS = MERGE3_MAX * 3 // 2 + CHECK + CHECK // 10 + 2 * MERGE_TIMEOUT  # 17.78 s
 #: from the last fault to one view: exclusion, then a merge, each allowed one failed round (a lost VIEW_REQ, a
 #: merge colliding with another leader's or with a view change)
-SETTLE_BOUND = 2 * (EXCLUDE_NS + MERGE_NS)  # 41.56 s
+SETTLE_BOUND = 2 * (EXCLUDE_NS + MERGE_NS)  # 49.56 s
 QUIET = 2 * S
 KINDS = ("crash", "crash_coordinator", "pause_short", "pause_long", "partition", "crash_in_partition",
          "partition_in_merge", "crash_and_pause")
@@ -320,11 +320,11 @@ def crash_and_pause(run: Run) -> None:
     pause_long(run, paused)
 
 
-SLOW_MERGE = ("one view only after the bound (within 120 s): a subgroup coordinator that a merge left out stays in "
-              "that merge until its merge killer fires (2 x merge_timeout) and ignores the next leader's MERGE_REQ "
-              "meanwhile, so it is left out of several merges in a row; not analysed to the end in the time box")
-#: seeds that fail for reasons not fixed yet; strict, so that a fix turns them into errors to be removed from here
-KNOWN_FAILURES = {108: SLOW_MERGE, 661: SLOW_MERGE}
+#: seeds that fail for reasons not fixed yet, as strict xfails (a fix turns them into errors to be removed from
+#: here). Empty: seeds 108 and 661 merged too slowly with merge_timeout 2 s (a subgroup coordinator whose digests
+#: missed merge_timeout/2 was left out and stayed in the dead merge until its killer fired, ignoring the next
+#: leader's MERGE_REQ); with 4 s, near Java's default of 5 s, they pass like the others
+KNOWN_FAILURES: dict[int, str] = {}
 
 
 def params(seeds: list[int]) -> list[object]:
