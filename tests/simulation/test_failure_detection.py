@@ -13,8 +13,6 @@ retransmission. A second crash found during the first view change adds one more 
 
 from __future__ import annotations
 
-import functools
-import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
@@ -27,34 +25,14 @@ from pygroups.protocols.pbcast.gms import GMS
 from pygroups.protocols.verify_suspect2 import VERIFY_SUSPECT2
 from pygroups.stack.layer import Layer
 from pygroups.testing.invariants import Traffic, check_final_views, check_view_ids_increase, fail
-from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, stack_factory
-from tests.support.sim import formed, network, scenario_rng
+from pygroups.testing.sim import MS, SimNetwork, SimNode, stack_factory
+from tests.support.sim import formed, network, replayable, scenario_rng, seeds
 
 S = 1000 * MS
 CLUSTER = "sim-fd"
 STACK = "sim-fd.xml"
 #: FD_ALL3 3 s + 1 s interval, VERIFY_SUSPECT2 2 x 0.5 s, and slack for retransmitting a lost VIEW
 EXCLUSION_BOUND_NS = 8 * S
-
-
-def seeds(first: int, count: int) -> list[int]:
-    env = os.environ.get(SEED_ENV)
-    return [int(env, 0)] if env else list(range(first, first + count))
-
-
-def replayable(test: Callable[[int], None]) -> Callable[[int], None]:
-    @functools.wraps(test)
-    def run(seed: int) -> None:
-        try:
-            test(seed)
-        except BaseException as e:
-            seed_used = os.environ.get(SEED_ENV) or seed
-            note = f"replay: {SEED_ENV}={seed_used} pytest {__file__} -k {test.__name__}"
-            if f"{SEED_ENV}={seed_used}" not in str(e) and note not in getattr(e, "__notes__", ()):
-                e.add_note(note)
-            raise
-
-    return run
 
 
 @cache

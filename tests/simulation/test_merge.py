@@ -15,8 +15,6 @@ ids only grow; then a traffic round over the merged cluster is delivered exactly
 
 from __future__ import annotations
 
-import functools
-import os
 import random
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -34,9 +32,9 @@ from pygroups.testing.invariants import (
     check_view_ids_increase,
     fail,
 )
-from pygroups.testing.sim import MS, SEED_ENV, SimNetwork, SimNode, stack_factory
+from pygroups.testing.sim import MS, SimNetwork, SimNode, stack_factory
 from pygroups.view import MergeView
-from tests.support.sim import formed
+from tests.support.sim import all_formed, formed, network, replayable, seeds, split
 
 S = 1000 * MS
 CLUSTER = "merge"
@@ -46,31 +44,9 @@ FAST = {"merge3.min_interval": "1s", "merge3.max_interval": "3s", "gms.merge_tim
 MERGE_BOUND = 60 * S
 
 
-def seeds(first: int, count: int) -> list[int]:
-    env = os.environ.get(SEED_ENV)
-    return [int(env, 0)] if env else list(range(first, first + count))
-
-
-def replayable(test: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(test)
-    def run(seed: int, **kwargs: int) -> None:
-        try:
-            test(seed, **kwargs)
-        except BaseException as e:
-            e.add_note(f"replay: {SEED_ENV}={os.environ.get(SEED_ENV) or seed} pytest {__file__} -k {test.__name__}")
-            raise
-
-    return run
-
-
 @cache
 def factory() -> Callable[[], Sequence[Layer]]:
     return stack_factory("sim-merge.xml", FAST)
-
-
-def network(seed: int, *, loss: float = 0.05) -> SimNetwork:
-    return SimNetwork(seed, latency_ns=(1 * MS, 5 * MS), loss=loss, duplicate=0.02, reorder=0.1,
-                      reorder_delay_ns=10 * MS)
 
 
 def scenario_rng(net: SimNetwork) -> random.Random:
@@ -80,19 +56,6 @@ def scenario_rng(net: SimNetwork) -> random.Random:
 def add_nodes(net: SimNetwork, count: int) -> list[SimNode]:
     start = len(net.nodes)
     return [net.add_node(f"N{start + i}", factory()) for i in range(count)]
-
-
-def all_formed(groups: Sequence[Sequence[SimNode]]) -> Callable[[], bool]:
-    checks = [formed(g) for g in groups]
-    return lambda: all(c() for c in checks)
-
-
-def split(rng: random.Random, nodes: Sequence[SimNode], pieces: int) -> list[list[SimNode]]:
-    """``pieces`` non-empty groups of a shuffled copy of ``nodes``."""
-    shuffled = list(nodes)
-    rng.shuffle(shuffled)
-    cuts = sorted(rng.sample(range(1, len(shuffled)), pieces - 1))
-    return [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
 
 
 def traffic_in(net: SimNetwork, groups: Sequence[Sequence[SimNode]], rng: random.Random, count: int) -> None:
