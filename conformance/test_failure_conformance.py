@@ -12,15 +12,10 @@ import signal
 import time
 
 import pytest
-from cluster import Cluster, PeerNode, multicasts_arrive_exactly_once, show_view
+from cluster import FAST_FD, Cluster, PeerNode, multicasts_arrive_exactly_once, show_view
 from probing import answers, diag_properties, free_block, keyed, py_probe
 
 VIEW_TIMEOUT = 60.0
-# FD_ALL3 as tcp.xml runs it would take 40 s to notice a hung member; a killed one is noticed by FD_SOCK2 at once,
-# and FD_ALL3 is shortened here so that a missed FD_SOCK2 suspicion still ends within the timeout
-FD = {"jgroups.merge3.min_interval": "2s", "jgroups.merge3.max_interval": "5s",
-      "jgroups.fd_all3.timeout": "8s", "jgroups.fd_all3.interval": "2s", "jgroups.verify_suspect2.timeout": "1s",
-      "jgroups.tcp.port_range": "0", "jgroups.join_timeout": "5s"}
 
 # (roles in start order, the one killed, the coordinator after): the first role is the coordinator
 # (4 members, so the survivors are always of both languages in the mixed variant)
@@ -39,7 +34,7 @@ def lang(role: str, mix: str) -> str:
 
 
 def pod_cluster(make_cluster, stack: str, roles: list[str]) -> Cluster:
-    c: Cluster = make_cluster(stack, pods=True, properties=dict(FD))
+    c: Cluster = make_cluster(stack, pods=True, properties=dict(FAST_FD))
     hosts = ",".join(f"{c.pod_ip(r)}[7800]" for r in roles)
     c.extra_properties["jgroups.tcpping.initial_hosts"] = hosts
     return c

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cluster import Cluster, multicasts_arrive_exactly_once, show_view
+from cluster import FAST_FD, Cluster, allocate_pod_ip, multicasts_arrive_exactly_once, show_view
 from probing import answers, diag_properties, free_block, keyed, py_probe
 
 from pygroups.address import UUID, IpAddress
@@ -32,9 +32,6 @@ from pygroups.wire.headers.tp import TpHeader
 from pygroups.wire.protocol_ids import protocol_id_of
 
 VIEW_TIMEOUT = 60.0
-FD = {"jgroups.merge3.min_interval": "2s", "jgroups.merge3.max_interval": "5s",
-      "jgroups.fd_all3.timeout": "8s", "jgroups.fd_all3.interval": "2s", "jgroups.verify_suspect2.timeout": "1s",
-      "jgroups.tcp.port_range": "0", "jgroups.join_timeout": "5s"}
 TCP_ID = protocol_id_of("org.jgroups.protocols.TCP")
 GMS_ID = protocol_id_of("org.jgroups.protocols.pbcast.GMS")
 FD_SOCK2_ID = protocol_id_of("org.jgroups.protocols.FD_SOCK2")
@@ -85,9 +82,7 @@ class Stranger:
 
 @pytest.fixture
 def stranger() -> Iterator[Stranger]:
-    import cluster as cluster_mod
-
-    s = Stranger(cluster_mod.allocate_pod_ip())
+    s = Stranger(allocate_pod_ip())
     yield s
     s.close()
 
@@ -104,7 +99,7 @@ def member_views_never_lost(c: Cluster, holders: list[str], members: list[str], 
 def test_a_stranger_disturbs_no_member_of_a_mixed_cluster(make_cluster, stranger: Stranger, coordinator: str) -> None:
     roles = ["J1", "P1", "J2", "P2"] if coordinator == "java" else ["P1", "J1", "P2", "J2"]
     joiner = "J3" if coordinator == "java" else "P3"  # the other language joins during the forged merge
-    c: Cluster = make_cluster("tcp-fd.xml", pods=True, properties={**FD, **diag_properties(free_block(12))})
+    c: Cluster = make_cluster("tcp-fd.xml", pods=True, properties={**FAST_FD, **diag_properties(free_block(12))})
     c.extra_properties["jgroups.diag.bind_addr"] = "{pod_ip}"
     c.extra_properties["jgroups.tcpping.initial_hosts"] = ",".join(f"{c.pod_ip(r)}[7800]" for r in [*roles, joiner])
     for r in roles:

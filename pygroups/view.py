@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pygroups.address import Address
@@ -63,3 +64,8 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class MutableDigest(Digest):
     """Same content as Digest; written with magic 10 when it is an ObjectMessage payload."""
+
+
+def print_members(members: Sequence[Address], name_of: Callable[[Address], str]) -> str:
+    """Membership.toString as probe shows it (GMS, FD_SOCK2, FD_ALL3): ``(3) A,B,C``, or ``(0)``."""
+    return f"({len(members)}) " + ",".join(name_of(m) for m in members) if members else "(0)"

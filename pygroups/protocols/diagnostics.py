@@ -40,7 +40,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pygroups.stack.properties import Duration, Prop, Size, properties_of
-from pygroups.view import View
+from pygroups.view import View, print_members
 from pygroups.wire.version import DEFAULT_VERSION
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def attributes(layer: Layer) -> dict[str, str]:
     if isinstance(view, View):  # GMS's managed attributes, for any layer holding the view
         name_of = layer.stack.name_of
         out.setdefault("view", print_view(view, name_of))
-        out.setdefault("members", f"({len(view.members)}) " + ",".join(name_of(m) for m in view.members))
+        out.setdefault("members", print_members(view.members, name_of))
         out.setdefault("coord", java_bool(view.coordinator == layer.stack.local_addr))
     local = layer.stack.local_addr
     if local is not None:  # Protocol.local_addr, a managed attribute of every protocol in Java

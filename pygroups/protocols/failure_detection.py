@@ -32,7 +32,7 @@ from pygroups.events import Event, NewMembership, Suspect, Unsuspect, ViewChange
 from pygroups.message import Message, MsgType, TransientFlag
 from pygroups.stack.layer import Layer
 from pygroups.stack.properties import Duration, prop
-from pygroups.view import View
+from pygroups.view import View, print_members
 from pygroups.wire.headers.fd import HeartbeatHeader
 
 E = TypeVar("E")
@@ -279,8 +279,7 @@ class FailureDetection(Layer, Generic[E]):
 
     def managed_attributes(self) -> Mapping[str, object]:
         name_of = self.stack.name_of
-        members = ",".join(name_of(m) for m in self.members)
-        return {"members": f"({len(self.members)}) {members}" if self.members else "(0)",
+        return {"members": print_members(self.members, name_of),
                 "suspected_members": "[" + ", ".join(sorted(name_of(m) for m in self.suspected_mbrs)) + "]"}
 
     def reset_stats(self) -> None:

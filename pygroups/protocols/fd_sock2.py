@@ -53,6 +53,7 @@ from pygroups.stack.io import ConnId, IoFailed, IoResult, Listen, Listening, Soc
 from pygroups.stack.layer import Layer
 from pygroups.stack.properties import BindAddr, Converter, Duration, Int, prop
 from pygroups.stack.registry import protocol
+from pygroups.view import print_members
 from pygroups.wire import codec
 from pygroups.wire.headers.fd import FdHeader
 
@@ -568,12 +569,10 @@ class FD_SOCK2(Layer):
 
     def managed_attributes(self) -> Mapping[str, object]:
         name_of = self.stack.name_of
-
-        def membership(mbrs: list[Address]) -> str:  # Membership.toString
-            return f"({len(mbrs)}) " + ",".join(name_of(m) for m in mbrs) if mbrs else "(0)"
-
         pd = self.ping_dest
-        return {"cluster": self.cluster, "shutting_down": self.shutting_down, "members": membership(self.members),
-                "pingable_mbrs": membership(self.pingable_mbrs), "suspected_mbrs": membership(self.suspected_mbrs),
+        return {"cluster": self.cluster, "shutting_down": self.shutting_down,
+                "members": print_members(self.members, name_of),
+                "pingable_mbrs": print_members(self.pingable_mbrs, name_of),
+                "suspected_mbrs": print_members(self.suspected_mbrs, name_of),
                 "client_state": pd.state.value,
                 "ping_dest": f"{name_of(pd.dest)} [{pd.dest_physical} {pd.state.value}]" if pd.dest else "null"}

@@ -320,20 +320,9 @@ def crash_and_pause(run: Run) -> None:
     pause_long(run, paused)
 
 
-#: seeds that fail for reasons not fixed yet, as strict xfails (a fix turns them into errors to be removed from
-#: here). Empty: seeds 108 and 661 merged too slowly with merge_timeout 2 s (a subgroup coordinator whose digests
-#: missed merge_timeout/2 was left out and stayed in the dead merge until its killer fired, ignoring the next
-#: leader's MERGE_REQ); with 4 s, near Java's default of 5 s, they pass like the others
-KNOWN_FAILURES: dict[int, str] = {}
-
-
 def params(seeds: list[int]) -> list[object]:
-    out = []
-    for s in seeds:
-        sc = scenario(s)
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[s])] if s in KNOWN_FAILURES else []
-        out.append(pytest.param(s, id=f"{s}-{sc.kind}-{sc.size}", marks=marks))
-    return out
+    """One case per seed, its id showing what the seed draws (``<seed>-<kind>-<size>``)."""
+    return [pytest.param(s, id=f"{s}-{sc.kind}-{sc.size}") for s, sc in ((s, scenario(s)) for s in seeds)]
 
 
 @pytest.mark.parametrize("seed", params(seeds(0, SEEDS)))
